@@ -1,0 +1,50 @@
+# Entry points. Each target installs what it needs (idempotent, cached).
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -eu -o pipefail -c
+ENV = eval "$$(scripts/testbed-env.sh)"
+MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+
+.PHONY: demo test setup lint sanity units molecule bench clean-demo
+
+## demo: build what is needed, start the lab container, run site.yml against it
+demo: setup
+	$(ENV)
+	scripts/demo.sh
+
+## test: the whole suite (what CI runs)
+test: setup lint sanity units molecule
+
+setup:
+	scripts/docker-engine.sh
+	scripts/venv.sh
+	scripts/build-binaries.sh
+	scripts/base-images.sh
+
+lint:
+	$(ENV)
+	yamllint --strict .
+	ansible-lint --profile production
+
+sanity:
+	$(ENV)
+	scripts/sanity.sh
+
+units:
+	$(ENV)
+	scripts/units.sh
+
+molecule:
+	$(ENV)
+	for s in $(MOLECULE_SCENARIOS); do
+	  echo "==> molecule test -s $$s"
+	  molecule test -s "$$s"
+	done
+
+## bench: converge timings and exposure scores (prints figures, asserts nothing)
+bench: setup
+	$(ENV)
+	bench/server.sh
+
+clean-demo:
+	docker rm -f tailnet-headscale-demo >/dev/null 2>&1 || true

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers. The test machines have no systemd as
+# PID 1, so dockerd from Debian's docker.io is started by hand when needed.
+. "$(dirname "$0")/lib.sh"
+
+need_pkgs=()
+command -v dockerd >/dev/null || need_pkgs+=(docker.io)
+command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+  log "installing ${need_pkgs[*]} from Debian"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}"
+fi
+
+if docker info >/dev/null 2>&1; then
+  exit 0
+fi
+
+log "starting dockerd (log: /var/log/dockerd.log)"
+# setsid: the engine must outlive this script and the make that called it.
+as_root setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &
+for _ in $(seq 1 60); do
+  if docker info >/dev/null 2>&1; then
+    log "docker engine is up"
+    exit 0
+  fi
+  sleep 1
+done
+tail -n 30 /var/log/dockerd.log >&2 || true
+die "the Docker engine did not answer within 60 s (see /var/log/dockerd.log above)"

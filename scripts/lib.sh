@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# Shared settings for the test-bed scripts. Sourced, never executed.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Everything expensive lives outside the clone, keyed by version, so a fresh
+# clone on the same machine (CI) reuses it.
+CACHE_DIR="${TAILNET_HEADSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tailnet.headscale}"
+
+# Versions the test bed builds. HEADSCALE_VERSION must match the role default.
+HEADSCALE_VERSION="${HEADSCALE_VERSION:-v0.29.3}"
+HEADSCALE_PREVIOUS_VERSION="${HEADSCALE_PREVIOUS_VERSION:-v0.28.0}"
+TAILSCALE_VERSION="${TAILSCALE_VERSION:-v1.102.4}"
+DEBIAN_SUITES="${DEBIAN_SUITES:-bookworm trixie}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+GOARCH_HOST="$(uname -m | sed -e 's/x86_64/amd64/' -e 's/aarch64/arm64/')"
+BIN_CACHE="$CACHE_DIR/bin"
+
+export PATH="/usr/local/go/bin:$PATH"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+headscale_bin_dir() { echo "$BIN_CACHE/headscale-$1-linux-$GOARCH_HOST"; }
+tailscale_bin_dir() { echo "$BIN_CACHE/tailscale-$1-linux-$GOARCH_HOST"; }

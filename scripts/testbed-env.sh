@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Print the environment the playbooks and molecule scenarios read to find the
+# locally built binaries and images (eval "$(scripts/testbed-env.sh)").
+. "$(dirname "$0")/lib.sh"
+
+hs="$(headscale_bin_dir "$HEADSCALE_VERSION")/headscale"
+hs_prev="$(headscale_bin_dir "$HEADSCALE_PREVIOUS_VERSION")/headscale"
+ts_dir="$(tailscale_bin_dir "$TAILSCALE_VERSION")"
+for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled"; do
+  [ -x "$f" ] || die "$f is missing: run scripts/build-binaries.sh"
+done
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+cat <<ENV
+export TAILNET_HEADSCALE_VERSION=${HEADSCALE_VERSION#v}
+export TAILNET_HEADSCALE_BINARY=$hs
+export TAILNET_HEADSCALE_BINARY_SHA256=$(sha "$hs")
+export TAILNET_HEADSCALE_PREVIOUS_VERSION=${HEADSCALE_PREVIOUS_VERSION#v}
+export TAILNET_HEADSCALE_PREVIOUS_BINARY=$hs_prev
+export TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256=$(sha "$hs_prev")
+export TAILNET_TAILSCALE_DIR=$ts_dir
+export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
+export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
+export ANSIBLE_COLLECTIONS_PATH=$REPO_ROOT/.collections
+export PATH=$REPO_ROOT/.venv/bin:\$PATH
+ENV
