@@ -1,0 +1,69 @@
+"""Bad requests are refused with a message naming the bad value, and change nothing."""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+SCENARIO_DIR = os.path.join(os.path.dirname(__file__), "..")
+VERSION = os.environ["TAILNET_HEADSCALE_VERSION"]
+
+# case -> words the refusal message must contain (the bad value, and the fix)
+EXPECTED = {
+    "http_server_url": ["http://headscale.lab.test", "headscale_allow_insecure_server_url"],
+    "public_listener": ["0.0.0.0:8080", "headscale_allow_public_listeners"],
+    "public_grpc_listener": ["[::]:50443", "headscale_allow_public_listeners"],
+    "public_metrics": ["0.0.0.0:9090", "headscale_allow_public_metrics"],
+    "removed_dns_config": ["dns_config", "dns"],
+    "removed_acl_policy_path": ["acl_policy_path", "headscale_policy"],
+    "removed_randomize_client_port": ["randomize_client_port", "randomizeClientPort"],
+    "removed_oidc_expiry": ["oidc.expiry", "node.expiry"],
+    "base_domain_contains_server": ["lab.test", "headscale.lab.test"],
+    "malformed_node_expiry": ["ninety days"],
+    "checksum_mismatch": ["checksum mismatch", "0" * 64],
+    "config_rejected_by_headscale": ["not-a-prefix"],
+    "policy_rejected_by_headscale": ["bogus"],
+}
+
+SNAPSHOT = (
+    "sha256sum /etc/headscale/config.yaml /etc/headscale/policy.json "
+    "/etc/systemd/system/headscale.service /usr/local/lib/headscale/*; "
+    "readlink /usr/local/bin/headscale; "
+    "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service"
+)
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory, host):
+    """Run every refusal case once on this host, snapshotting the host around it."""
+    name = host.backend.host
+    before = host.check_output(SNAPSHOT)
+    results_dir = tmp_path_factory.mktemp("refusals")
+    run = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name,
+         os.path.join(SCENARIO_DIR, "refusals.yml")],
+        env={**os.environ, "REFUSAL_RESULTS_DIR": str(results_dir)},
+        capture_output=True, text=True, check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    after = host.check_output(SNAPSHOT)
+    return before, after, json.loads((results_dir / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_bad_request_is_refused_naming_the_value(refusals, host, case):
+    _, _, messages = refusals
+    result = messages[case]
+    assert result["refused"], f"{case} was accepted"
+    for word in EXPECTED[case]:
+        assert word in result["msg"], f"{word!r} not in {result['msg']!r}"
+
+
+def test_refused_requests_left_the_host_unchanged(refusals, host):
+    before, after, _ = refusals
+    assert after == before
+
+
+def test_mismatched_binary_never_reached_the_host(refusals, host):
+    assert not host.file("/usr/local/lib/headscale/headscale-9.9.9").exists
