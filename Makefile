@@ -16,7 +16,7 @@ demo: setup
 test: setup lint sanity units molecule
 
 setup:
-	scripts/docker-engine.sh
+	scripts/host-setup.sh
 	scripts/venv.sh
 	scripts/build-binaries.sh
 	scripts/base-images.sh

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are read by the scripts that source this file
 # Shared settings for the test-bed scripts. Sourced, never executed.
 set -euo pipefail
 

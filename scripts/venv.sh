@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 req="$REPO_ROOT/requirements-test.txt"
-key="$(cat "$req" | sha256sum | cut -c1-12)"
+key="$(sha256sum < "$req" | cut -c1-12)"
 venv="$CACHE_DIR/venv-$key"
 if [ ! -f "$venv/.complete" ]; then
   log "creating virtualenv $venv"

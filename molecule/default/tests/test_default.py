@@ -18,7 +18,7 @@ def listeners(host, proto):
     pairs = []
     for line in out.splitlines():
         local = line.split()[3]
-        addr, _, port = local.rpartition(":")
+        addr, port = local.rsplit(":", 1)
         pairs.append((addr.split("%")[0], int(port)))
     return pairs
 

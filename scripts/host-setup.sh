@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Make sure a Docker engine answers. The test machines have no systemd as
+# Install the host tools the test bed needs and make sure a Docker engine answers. The test machines have no systemd as
 # PID 1, so dockerd from Debian's docker.io is started by hand when needed.
 . "$(dirname "$0")/lib.sh"
 
 need_pkgs=()
 command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
+# ansible-test sanity runs shellcheck on the scripts when it is installed.
+command -v shellcheck >/dev/null || need_pkgs+=(shellcheck)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
   log "installing ${need_pkgs[*]} from Debian"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
 if docker info >/dev/null 2>&1; then
