@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The main job against the embedded default target: start (or reuse) the lab
+# container, run `ansible-playbook tailnet.headscale.site` against it, and
+# show what a user needs next. Run through `make demo` (it sets the env).
+. "$(dirname "$0")/lib.sh"
+
+name=tailnet-headscale-demo
+image="${TAILNET_IMAGE_BOOKWORM:?run through make demo}"
+
+state="$(docker inspect -f '{{.State.Status}}' "$name" 2>/dev/null)" || state=missing
+case "$state" in
+  running) log "reusing lab container $name" ;;
+  missing)
+    log "starting lab container $name ($image)"
+    # systemd without --privileged (see docs/testing.md).
+    docker run -d --name "$name" --hostname headscale-lab \
+      --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
+      --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+      --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
+      "$image" /sbin/init >/dev/null
+    ;;
+  *) log "starting stopped lab container $name"; docker start "$name" >/dev/null ;;
+esac
+docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+
+cd "$REPO_ROOT"
+ansible-playbook -i lab/inventory.yml tailnet.headscale.site
+
+cat <<INFO
+
+headscale is running, hardened, in the lab container '$name':
+  $(docker exec "$name" headscale version | head -n 1)
+  health:  $(docker exec "$name" curl -fsS http://127.0.0.1:8080/health)
+  unit:    $(docker exec "$name" systemctl is-active headscale.service), exposure $(docker exec "$name" systemd-analyze security --no-pager headscale.service | sed -n 's/.*Overall exposure level for [^:]*: //p')
+
+Use the CLI (root, or a member of headscale-admin, over /run/headscale/headscale.sock):
+  docker exec -it $name headscale users create alice
+  docker exec -it $name headscale users list
+Re-run the same job (a second run changes nothing):
+  make demo
+Remove the lab:
+  make clean-demo
+INFO
