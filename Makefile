@@ -25,6 +25,7 @@ lint:
 	$(ENV)
 	yamllint --strict .
 	ansible-lint --profile production
+	python3 scripts/check-argument-specs.py
 
 sanity:
 	$(ENV)

@@ -23,7 +23,7 @@ case "$state" in
 esac
 docker exec "$name" systemctl is-system-running --wait >/dev/null || true
 
-cd "$REPO_ROOT"
+cd "$REPO_ROOT" || exit 1
 ansible-playbook -i lab/inventory.yml tailnet.headscale.site
 
 cat <<INFO

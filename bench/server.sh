@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Server role benchmark (issue: fresh converge vs idempotent rerun, exposure).
+# Prints figures; asserts nothing. Goals: rerun/fresh <= 0.30, our unit's
+# exposure strictly lower than the official unit's in the same container.
+# Run through `make bench` (it builds what is needed and sets the env).
+. "$(dirname "$0")/../scripts/lib.sh"
+
+name=tailnet-headscale-bench
+image="${TAILNET_IMAGE_BOOKWORM:?run through make bench}"
+work="$(mktemp -d)"
+cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+cleanup; work="$(mktemp -d)"
+
+docker run -d --name "$name" --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
+  --security-opt apparmor=unconfined --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+  --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$image" /sbin/init >/dev/null
+docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+
+sed "s/tailnet-headscale-demo:/$name:/" "$REPO_ROOT/lab/inventory.yml" > "$work/inventory.yml"
+
+converge() {  # prints "seconds changed"
+  local start end
+  start="$(date +%s.%N)"
+  ansible-playbook -i "$work/inventory.yml" tailnet.headscale.site > "$work/run.log" 2>&1 \
+    || { tail -n 30 "$work/run.log" >&2; die "converge failed"; }
+  end="$(date +%s.%N)"
+  local changed
+  changed="$(sed -n "s/^$name *: .*changed=\([0-9]*\).*/\1/p" "$work/run.log")"
+  echo "$(python3 -c "print(f'{$end - $start:.1f}')") $changed"
+}
+
+read -r fresh fresh_changed < <(converge)
+read -r rerun rerun_changed < <(converge)
+
+docker cp "$REPO_ROOT/molecule/resources/headscale-official.service" "$name:/etc/systemd/system/headscale-official.service"
+docker exec "$name" systemctl daemon-reload
+score() { docker exec "$name" systemd-analyze security --no-pager "$1" | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p'; }
+ours="$(score headscale.service)"
+official="$(score headscale-official.service)"
+
+python3 - "$fresh" "$fresh_changed" "$rerun" "$rerun_changed" "$ours" "$official" <<'PY'
+import sys
+fresh, fresh_changed, rerun, rerun_changed, ours, official = sys.argv[1:]
+ratio = float(rerun) / float(fresh)
+print("server role benchmark (Debian 12 container, same run)")
+print(f"  fresh converge        {float(fresh):6.1f} s   changed={fresh_changed}")
+print(f"  idempotent rerun      {float(rerun):6.1f} s   changed={rerun_changed}")
+print(f"  rerun / fresh         {ratio:6.2f}     goal <= 0.30  {'met' if ratio <= 0.30 else 'MISSED'}")
+print(f"  exposure, our unit    {float(ours):6.1f}")
+print(f"  exposure, official    {float(official):6.1f}     goal: ours lower  {'met' if float(ours) < float(official) else 'MISSED'}")
+print("  (PrivateUsers is off in containers; on a real host our unit scores lower still)")
+PY
