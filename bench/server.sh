@@ -15,7 +15,7 @@ cleanup; work="$(mktemp -d)"
 docker run -d --name "$name" --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
   --security-opt apparmor=unconfined --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
   --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$image" /sbin/init >/dev/null
-docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
 
 sed "s/tailnet-headscale-demo:/$name:/" "$REPO_ROOT/lab/inventory.yml" > "$work/inventory.yml"
 

@@ -21,7 +21,7 @@ case "$state" in
     ;;
   *) log "starting stopped lab container $name"; docker start "$name" >/dev/null ;;
 esac
-docker exec "$name" systemctl is-system-running --wait >/dev/null || true
+docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
 
 cd "$REPO_ROOT" || exit 1
 ansible-playbook -i lab/inventory.yml tailnet.headscale.site

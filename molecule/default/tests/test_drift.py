@@ -1,0 +1,34 @@
+"""A scheduled rerun repairs drift: the fast path must never hide it."""
+
+import os
+import re
+import subprocess
+
+SCENARIO_DIR = os.path.join(os.path.dirname(__file__), "..")
+
+
+def converge(host):
+    run = subprocess.run(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host,
+         os.path.join(SCENARIO_DIR, "converge.yml")],
+        capture_output=True, text=True, check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return int(re.search(rf"{host.backend.host}\s*:.*changed=(\d+)", run.stdout).group(1))
+
+
+def test_rerun_repairs_a_loosened_config_and_a_stopped_service(host):
+    host.check_output("chmod 0644 /etc/headscale/config.yaml && systemctl stop headscale.service")
+    assert converge(host) > 0
+    assert host.file("/etc/headscale/config.yaml").mode == 0o640
+    assert host.service("headscale").is_running
+    assert host.run("headscale health").rc == 0
+    assert converge(host) == 0
+
+
+def test_rerun_restores_an_edited_config(host):
+    original = host.file("/etc/headscale/config.yaml").sha256sum
+    host.check_output("sed -i 's/^log:/# edited by hand\\nlog:/' /etc/headscale/config.yaml")
+    assert host.file("/etc/headscale/config.yaml").sha256sum != original
+    assert converge(host) > 0
+    assert host.file("/etc/headscale/config.yaml").sha256sum == original
