@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV = eval "$$(scripts/testbed-env.sh)"
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: demo test setup lint sanity units molecule bench clean-demo
+.PHONY: demo test setup lint sanity units integration molecule bench clean-demo
 
 ## demo: build what is needed, start the lab container, run site.yml against it
 demo: setup
@@ -13,7 +13,7 @@ demo: setup
 	scripts/demo.sh
 
 ## test: the whole suite (what CI runs)
-test: setup lint sanity units molecule
+test: setup lint sanity units integration molecule
 
 setup:
 	scripts/host-setup.sh
@@ -34,6 +34,11 @@ sanity:
 units:
 	$(ENV)
 	scripts/units.sh
+
+## integration: modules against real headscale processes on loopback (both supported versions)
+integration:
+	$(ENV)
+	python3 -m pytest -q -p no:cacheprovider tests/integration
 
 molecule:
 	$(ENV)

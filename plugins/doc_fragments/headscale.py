@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright: tailnet.headscale contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # How every module reaches headscale: its CLI over the local unix socket.
+    DOCUMENTATION = r"""
+options:
+  headscale_binary:
+    description:
+      - Path or name of the headscale binary on the server host.
+    type: path
+    default: headscale
+  headscale_config:
+    description:
+      - headscale configuration file; it tells the CLI where the unix socket is.
+    type: path
+    default: /etc/headscale/config.yaml
+notes:
+  - Runs on the headscale host and drives the server with its CLI over the local unix socket,
+    so no API key is needed; the task needs root or membership of the server role's
+    C(headscale_admin_group).
+  - Supports headscale 0.28.x and 0.29.x; the version is detected once per run.
+  - Failures carry headscale's own message and the command that failed, with pre-auth key
+    secrets redacted.
+"""
+
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the server.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+"""
