@@ -1,0 +1,62 @@
+"""Each pre-auth key control, proven with real tailscale clients."""
+
+import time
+
+from conftest import node_named, server_nodes
+
+
+def test_single_use_key_enrols_once_and_is_refused_the_second_time(clients, mint):
+    key = mint(user="alice")[1]
+    first = clients("single-1")
+    assert first.up(key).rc == 0
+    assert first.status()["BackendState"] == "Running"
+    assert node_named(first.host, "single-1")["user"]["name"] == "alice"
+
+    second = clients("single-2")
+    reuse = second.up(key)
+    assert reuse.rc != 0
+    assert "authkey already used" in reuse.stderr
+    assert second.status()["BackendState"] != "Running"
+    assert node_named(second.host, "single-2") is None
+
+
+def test_expired_key_is_refused(clients, mint):
+    key = mint(user="alice", expiration="2s")[1]
+    time.sleep(3)
+    client = clients("expired")
+    result = client.up(key)
+    assert result.rc != 0
+    assert "expired" in result.stderr
+    assert node_named(client.host, "expired") is None
+
+
+def test_declared_reusable_key_enrols_two_clients(clients, declared_keys):
+    key = declared_keys[0]["key"]
+    for name in ("reuse-1", "reuse-2"):
+        client = clients(name)
+        assert client.up(key).rc == 0
+        assert client.status()["BackendState"] == "Running"
+    assert node_named(client.host, "reuse-1") and node_named(client.host, "reuse-2")
+
+
+def test_revoked_key_is_refused(host, clients, mint):
+    key_id, key = mint(user="bob")
+    host.ansible("tailnet.headscale.preauth_key", "id=%d state=absent" % key_id, check=False)
+    client = clients("revoked")
+    result = client.up(key)
+    assert result.rc != 0
+    assert "expired" in result.stderr
+    assert node_named(host, "revoked") is None
+
+
+def test_ephemeral_node_disappears_after_it_goes_away(host, clients, mint):
+    key = mint(user="bob", ephemeral=True)[1]
+    client = clients("ephemeral")
+    assert client.up(key).rc == 0
+    assert node_named(host, "ephemeral") is not None
+    client.stop()
+    # inactivity_timeout is 70 s in this scenario (headscale's minimum is 65 s).
+    deadline = time.time() + 150
+    while node_named(host, "ephemeral") is not None:
+        assert time.time() < deadline, [n["name"] for n in server_nodes(host)]
+        time.sleep(5)
