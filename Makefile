@@ -51,6 +51,7 @@ molecule:
 bench: setup
 	$(ENV)
 	bench/server.sh
+	python3 bench/modules.py
 
 clean-demo:
 	docker rm -f tailnet-headscale-demo >/dev/null 2>&1 || true

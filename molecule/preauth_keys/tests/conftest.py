@@ -1,51 +1,14 @@
-"""Real tailscale clients for the scenario: each is a tailscaled in userspace
-networking under its own transient systemd unit, talking to headscale over
-the container's loopback."""
+"""Fixtures of the scenario; the client helpers are shared (molecule/resources/clients.py)."""
 
 import json
 import os
-import time
+import sys
 
 import pytest
 import yaml
 
-LOGIN_SERVER = "http://127.0.0.1:8080"
-
-
-class Client:
-    def __init__(self, host, name):
-        self.host = host
-        self.name = name
-        self.socket = "/run/ts-%s.sock" % name
-
-    def start(self):
-        self.host.check_output(
-            "systemd-run --unit ts-%s --collect /usr/local/bin/tailscaled --tun=userspace-networking "
-            "--statedir=/var/lib/ts-%s --socket=%s --port=0 --no-logs-no-support"
-            % (self.name, self.name, self.socket))
-        deadline = time.time() + 20
-        while not self.host.socket("unix://" + self.socket).is_listening:
-            assert time.time() < deadline, "tailscaled %s did not start" % self.name
-            time.sleep(0.2)
-        return self
-
-    def up(self, key):
-        return self.host.run("tailscale --socket=%s up --login-server=%s --authkey=%s --hostname=%s --timeout=30s"
-                             % (self.socket, LOGIN_SERVER, key, self.name))
-
-    def status(self):
-        return json.loads(self.host.check_output("tailscale --socket=%s status --json" % self.socket))
-
-    def stop(self):
-        self.host.run("systemctl stop ts-%s" % self.name)
-
-
-def server_nodes(host):
-    return json.loads(host.check_output("headscale -o json nodes list")) or []
-
-
-def node_named(host, name):
-    return next((n for n in server_nodes(host) if n["name"] == name), None)
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
+from clients import Client  # noqa: E402  pylint: disable=wrong-import-position
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import time
 
-from conftest import node_named, server_nodes
+from clients import node_named, server_nodes  # on sys.path via conftest
 
 
 def test_single_use_key_enrols_once_and_is_refused_the_second_time(clients, mint):

@@ -1,0 +1,72 @@
+"""Real tailscale clients for the scenarios: each is a tailscaled in userspace
+networking under its own transient systemd unit, talking to headscale over
+the container's loopback."""
+
+import json
+import time
+
+LOGIN_SERVER = "http://127.0.0.1:8080"
+
+
+class Client:
+    def __init__(self, host, name):
+        self.host = host
+        self.name = name
+        self.socket = "/run/ts-%s.sock" % name
+
+    def start(self):
+        # A fresh device every time, even when a scenario's verify is re-run.
+        self.host.run("systemctl stop up-%s ts-%s; rm -rf /var/lib/ts-%s" % (self.name, self.name, self.name))
+        self.host.check_output(
+            # The container has only loopback: tell tailscaled the network is up anyway.
+            "systemd-run --unit ts-%s --collect --setenv=TS_ASSUME_NETWORK_UP_FOR_TEST=true "
+            "/usr/local/bin/tailscaled --tun=userspace-networking "
+            "--statedir=/var/lib/ts-%s --socket=%s --port=0 --no-logs-no-support"
+            % (self.name, self.name, self.socket))
+        deadline = time.time() + 20
+        while not self.host.socket("unix://" + self.socket).is_listening:
+            assert time.time() < deadline, "tailscaled %s did not start" % self.name
+            time.sleep(0.2)
+        return self
+
+    def up(self, key):
+        return self.host.run("tailscale --socket=%s up --login-server=%s --authkey=%s --hostname=%s --timeout=30s"
+                             % (self.socket, LOGIN_SERVER, key, self.name))
+
+    def status(self):
+        return json.loads(self.host.check_output("tailscale --socket=%s status --json" % self.socket))
+
+    def stop(self):
+        self.host.run("systemctl stop up-%s ts-%s" % (self.name, self.name))
+
+    def login(self):
+        """Start an interactive login in the background; return the auth id it prints."""
+        log = "/run/up-%s.log" % self.name
+        self.host.check_output(
+            "systemd-run --unit up-%s --collect -p StandardError=file:%s -p StandardOutput=file:%s "
+            "/usr/local/bin/tailscale --socket=%s up --login-server=%s --hostname=%s --timeout=120s"
+            % (self.name, log, log, self.socket, LOGIN_SERVER, self.name))
+        deadline = time.time() + 30
+        while True:
+            text = self.host.run("cat %s" % log).stdout
+            if "/register/" in text:
+                return text.split("/register/")[1].split()[0].strip()
+            assert time.time() < deadline, "no registration URL from %s: %r" % (self.name, text)
+            time.sleep(0.5)
+
+    def node_key(self):
+        return self.status()["Self"]["PublicKey"]
+
+    def wait_running(self, timeout=60):
+        deadline = time.time() + timeout
+        while self.status()["BackendState"] != "Running":
+            assert time.time() < deadline, "%s is %s" % (self.name, self.status()["BackendState"])
+            time.sleep(0.5)
+
+
+def server_nodes(host):
+    return json.loads(host.check_output("headscale -o json nodes list")) or []
+
+
+def node_named(host, name):
+    return next((n for n in server_nodes(host) if n["name"] == name), None)

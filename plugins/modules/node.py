@@ -1,0 +1,374 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: tailnet.headscale contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: node
+short_description: Approve, reject, rename, tag, expire and delete headscale nodes
+version_added: 0.1.0
+description:
+  - V(registered) approves a pending interactive registration (the auth ID a device shows after
+    C(tailscale up)) for O(user). With O(expected_node_key) - the key the device owner reads from
+    C(tailscale status --json) and sends over another channel - a node that presents any other key
+    is removed again at once and the task fails, so a hijacked or mistyped auth ID cannot register a
+    stranger's device. Approvals are recorded in O(registrations_file), so re-running the same
+    approval reports C(changed=false).
+  - V(rejected) turns a pending registration down (headscale 0.29 and later).
+  - V(present) applies O(rename_to), O(tags) and O(approved_routes) to an existing node.
+  - V(expired) expires the node's key - the device must re-authenticate, and comes back with a new
+    node key but the same node ID and addresses.
+  - V(absent) deletes the node.
+  - Existing nodes are selected by exactly one of O(id), O(name) or O(node_key).
+author:
+  - tailnet.headscale developers (@tailnet-headscale)
+extends_documentation_fragment:
+  - tailnet.headscale.headscale
+  - tailnet.headscale.headscale.attributes
+options:
+  state:
+    description: What to do; see the description.
+    type: str
+    choices: [registered, rejected, present, expired, absent]
+    default: present
+  auth_id:
+    description:
+      - The pending registration's ID, the last part of the URL C(tailscale up) prints
+        (C(hskey-authreq-...) on headscale 0.29). With O(state=registered) or O(state=rejected).
+    type: str
+  user:
+    description: Owner of the node being registered (O(state=registered)).
+    type: str
+  expected_node_key:
+    description:
+      - The node key the device owner reported out of band (C(Self.PublicKey) of
+        C(tailscale status --json)), with or without the C(nodekey:) prefix.
+    type: str
+  id:
+    description: Select an existing node by its ID.
+    type: int
+  name:
+    description: Select an existing node by its name (headscale's given name).
+    type: str
+  node_key:
+    description: Select an existing node by its node key.
+    type: str
+  rename_to:
+    description: New name for the node (O(state=present)).
+    type: str
+  tags:
+    description:
+      - ACL tags the node should carry, each starting with C(tag:) (O(state=present)). The tags must
+        be owned in the policy's C(tagOwners).
+    type: list
+    elements: str
+  approved_routes:
+    description: Subnet routes (CIDR) approved for the node (O(state=present)); V([]) removes all.
+    type: list
+    elements: str
+  registrations_file:
+    description: Where approvals made by this module are recorded on the server host (root only).
+    type: path
+    default: /var/lib/tailnet-headscale/registrations.json
+seealso:
+  - module: tailnet.headscale.info
+"""
+
+EXAMPLES = r"""
+# The device owner ran `tailscale up --login-server https://hs.example.com`, got
+# https://hs.example.com/register/hskey-authreq-AbC..., and read their node key with
+# `tailscale status --json | jq -r .Self.PublicKey`, then sent both to the admin.
+- name: Approve alice's laptop, verifying its node key
+  tailnet.headscale.node:
+    state: registered
+    auth_id: hskey-authreq-AbCdEfGhIjKlMnOpQrStUvWx
+    user: alice
+    expected_node_key: nodekey:7c3f...
+
+- name: Tag a server and approve its subnet route
+  tailnet.headscale.node:
+    name: db1
+    tags: [tag:server]
+    approved_routes: [10.20.0.0/24]
+
+- name: Force a lost laptop to re-authenticate
+  tailnet.headscale.node:
+    name: alice-laptop
+    state: expired
+
+- name: Remove a decommissioned node
+  tailnet.headscale.node:
+    id: 12
+    state: absent
+
+# Ad hoc: ansible hs1 -b -m tailnet.headscale.node -a "state=registered auth_id=... user=alice"
+"""
+
+RETURN = r"""
+node:
+  description: The node after the run; null when it was deleted or does not exist.
+  returned: always
+  type: dict
+  sample:
+    id: 3
+    name: alice-laptop
+    hostname: alice-laptop
+    user: alice
+    node_key: "nodekey:7c3f..."
+    ip_addresses: [100.64.0.3, "fd7a:115c:a1e0::3"]
+    tags: []
+    online: true
+    expiry: "2027-05-21T07:00:00Z"
+    expired: false
+actions:
+  description: What was done (or would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: ["register auth id hskey-authreq-AbC... to user alice"]
+cli_calls:
+  description: Number of headscale CLI commands this run made.
+  returned: always
+  type: int
+  sample: 3
+"""
+
+import json
+import os
+import re
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import (
+    COMMON_ARGUMENT_SPEC,
+    HeadscaleClient,
+    HeadscaleError,
+    fail_from_error,
+    iso,
+    utcnow,
+)
+
+NODE_KEY_RE = re.compile(r"^(nodekey:)?[0-9a-f]{64}$")
+AUTH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def normalize_node_key(value):
+    return value if value.startswith("nodekey:") else "nodekey:" + value
+
+
+class Registry(object):
+    """Approvals this module made: auth id -> node. headscale forgets an auth id once used."""
+
+    def __init__(self, path):
+        self.path = path
+        self.data = {}
+        if os.path.exists(path):
+            with open(path) as f:
+                self.data = json.load(f)
+
+    def save(self):
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        fd, tmp = tempfile.mkstemp(dir=directory)
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.data, f, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.rename(tmp, self.path)
+
+
+class NodeModule(object):
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.client = HeadscaleClient(module)
+        self.actions = []
+        self.before = None
+
+    def fail(self, msg):
+        self.module.fail_json(msg=msg, actions=self.actions, cli_calls=self.client.calls)
+
+    def validate(self):
+        p = self.params
+        if p["id"] is not None and p["id"] <= 0:
+            self.fail("id must be a positive node ID, got %d" % p["id"])
+        for option in ("expected_node_key", "node_key"):
+            if p[option] is not None and not NODE_KEY_RE.match(p[option]):
+                self.fail("%s %r is not a node key (nodekey: followed by 64 hex digits)" % (option, p[option]))
+        if p["auth_id"] is not None and not AUTH_ID_RE.match(p["auth_id"]):
+            self.fail("auth_id %r is not a registration ID (the last part of the /register/ URL)" % p["auth_id"])
+        for tag in p["tags"] or []:
+            if not tag.startswith("tag:") or len(tag) <= 4:
+                self.fail("tag %r must start with 'tag:', e.g. tag:server" % tag)
+        selectors = [o for o in ("id", "name", "node_key") if p[o] is not None]
+        if p["state"] in ("registered", "rejected"):
+            if p["auth_id"] is None:
+                self.fail("state=%s needs auth_id" % p["state"])
+            if selectors:
+                self.fail("state=%s works on auth_id; %s selects an existing node" % (p["state"], selectors[0]))
+        else:
+            if len(selectors) != 1:
+                self.fail("state=%s needs exactly one of id, name or node_key (got %s)"
+                          % (p["state"], ", ".join(selectors) or "none"))
+            if p["auth_id"] is not None:
+                self.fail("auth_id is only used with state=registered or state=rejected")
+        if p["state"] == "registered" and not p["user"]:
+            self.fail("state=registered needs user: the owner of the node being approved")
+        if p["state"] != "present" and any(p[o] is not None for o in ("rename_to", "tags", "approved_routes")):
+            self.fail("rename_to, tags and approved_routes apply with state=present")
+
+    def select(self, nodes):
+        p = self.params
+        if p["id"] is not None:
+            found = [n for n in nodes if n["id"] == p["id"]]
+        elif p["name"] is not None:
+            found = [n for n in nodes if n["name"] == p["name"]]
+        else:
+            found = [n for n in nodes if n["node_key"] == normalize_node_key(p["node_key"])]
+        return found[0] if found else None
+
+    # --- registration -------------------------------------------------------
+
+    def register(self):
+        p = self.params
+        registry = Registry(p["registrations_file"])
+        users = [u["name"] for u in self.client.users()]
+        if p["user"] not in users:
+            self.fail("user %r does not exist on this headscale server" % p["user"])
+        expected = normalize_node_key(p["expected_node_key"]) if p["expected_node_key"] else None
+        record = registry.data.get(p["auth_id"])
+        if record:
+            if record.get("rejected"):
+                self.fail("auth id %s was rejected earlier; the device must start a new login" % p["auth_id"])
+            node = next((n for n in self.client.nodes() if n["id"] == record["node_id"]), None)
+            if node is None:
+                self.fail("auth id %s registered node %d, which no longer exists" % (p["auth_id"], record["node_id"]))
+            if node["user"] != p["user"]:
+                self.fail("auth id %s registered node %s to user %s, not %s"
+                          % (p["auth_id"], node["name"], node["user"], p["user"]))
+            if expected and node["node_key"] != expected and record["node_key"] != expected:
+                self.fail("auth id %s registered node %s with key %s, not the expected %s"
+                          % (p["auth_id"], node["name"], record["node_key"], expected))
+            return False, node
+        self.actions.append("register auth id %s to user %s" % (p["auth_id"], p["user"]))
+        if self.module.check_mode:
+            return True, None
+        try:
+            node = self.client.register_node(p["auth_id"], p["user"])
+        except HeadscaleError as error:
+            if "registration cache" in error.message or "no pending" in error.message:
+                self.fail("auth id %s is not pending on this server (unknown, expired, or already used): %s"
+                          % (p["auth_id"], error.message))
+            raise
+        if expected and node["node_key"] != expected:
+            # Out-of-band verification failed: whoever used this auth id is not
+            # the device its owner described. Take the node off the tailnet again.
+            self.client.delete_node(node["id"])
+            self.fail("node key mismatch for auth id %s: expected %s, the device presented %s; "
+                      "node %d (%s) was removed again" % (p["auth_id"], expected, node["node_key"], node["id"], node["hostname"]))
+        registry.data[p["auth_id"]] = dict(node_id=node["id"], user=p["user"], node_key=node["node_key"], at=iso(utcnow()))
+        registry.save()
+        return True, node
+
+    def reject(self):
+        p = self.params
+        registry = Registry(p["registrations_file"])
+        record = registry.data.get(p["auth_id"])
+        if record and record.get("rejected"):
+            return False, None
+        if record:
+            self.fail("auth id %s was already approved (node %d); delete the node instead" % (p["auth_id"], record["node_id"]))
+        self.actions.append("reject auth id %s" % p["auth_id"])
+        if not self.module.check_mode:
+            self.client.reject_registration(p["auth_id"])
+            registry.data[p["auth_id"]] = dict(rejected=True, at=iso(utcnow()))
+            registry.save()
+        return True, None
+
+    # --- existing nodes -----------------------------------------------------
+
+    def manage(self):
+        p = self.params
+        node = self.select(self.client.nodes())
+        self.before = node
+        if p["state"] == "absent":
+            if node is None:
+                return False, None
+            self.actions.append("delete node %d (%s)" % (node["id"], node["name"]))
+            if not self.module.check_mode:
+                self.client.delete_node(node["id"])
+            return True, None
+        if node is None:
+            self.fail("no node with %s" % ", ".join("%s=%s" % (o, p[o]) for o in ("id", "name", "node_key") if p[o] is not None))
+        if p["state"] == "expired":
+            if node["expired"]:
+                return False, node
+            self.actions.append("expire node %d (%s)" % (node["id"], node["name"]))
+            if not self.module.check_mode:
+                node = self.client.expire_node(node["id"])
+            return True, node
+        changed = False
+        if p["rename_to"] is not None and p["rename_to"] != node["name"]:
+            self.actions.append("rename node %d from %s to %s" % (node["id"], node["name"], p["rename_to"]))
+            changed = True
+            if not self.module.check_mode:
+                node = self.client.rename_node(node["id"], p["rename_to"])
+        if p["tags"] is not None and sorted(set(p["tags"])) != node["tags"]:
+            self.actions.append("set tags of node %d to %s" % (node["id"], ",".join(sorted(set(p["tags"]))) or "none"))
+            changed = True
+            if not self.module.check_mode:
+                node = self.client.tag_node(node["id"], sorted(set(p["tags"])))
+        if p["approved_routes"] is not None and sorted(set(p["approved_routes"])) != node["approved_routes"]:
+            self.actions.append("approve routes %s on node %d" % (",".join(sorted(set(p["approved_routes"]))) or "none", node["id"]))
+            changed = True
+            if not self.module.check_mode:
+                node = self.client.approve_routes(node["id"], sorted(set(p["approved_routes"])))
+        return changed, node
+
+    def run(self):
+        self.validate()
+        try:
+            if self.params["state"] == "registered":
+                changed, node = self.register()
+            elif self.params["state"] == "rejected":
+                changed, node = self.reject()
+            else:
+                changed, node = self.manage()
+        except HeadscaleError as error:
+            fail_from_error(self.module, error, actions=self.actions, cli_calls=self.client.calls)
+        self.module.exit_json(
+            changed=changed,
+            node=node,
+            actions=self.actions,
+            cli_calls=self.client.calls,
+            diff=dict(before=self.before or {}, after=node or {}),
+        )
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", choices=["registered", "rejected", "present", "expired", "absent"], default="present"),
+        auth_id=dict(type="str"),
+        user=dict(type="str"),
+        expected_node_key=dict(type="str", no_log=False),
+        id=dict(type="int"),
+        name=dict(type="str"),
+        node_key=dict(type="str", no_log=False),
+        rename_to=dict(type="str"),
+        tags=dict(type="list", elements="str"),
+        approved_routes=dict(type="list", elements="str"),
+        registrations_file=dict(type="path", default="/var/lib/tailnet-headscale/registrations.json"),
+    )
+    argument_spec.update(COMMON_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    NodeModule(module).run()
+
+
+if __name__ == "__main__":
+    main()
