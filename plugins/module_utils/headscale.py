@@ -211,7 +211,11 @@ class HeadscaleClient(object):
 
     def _argv(self, args, force):
         if self._binary_path is None:
-            self._binary_path = self.module.get_bin_path(self.binary, required=False) or self.binary
+            found = self.module.get_bin_path(self.binary, required=False)
+            if not found:
+                raise HeadscaleError("headscale binary %r not found: is headscale installed here, or is headscale_binary wrong?"
+                                     % self.binary)
+            self._binary_path = found
         # Global flags first (some subcommands reject -c after them); "-o", "json"
         # as two words, or headscale does not silence its log lines.
         argv = [self._binary_path, "-c", self.config, "-o", "json"] + [to_native(a) for a in args]

@@ -50,6 +50,29 @@ def test_changed_display_name_is_a_warning_not_a_change(headscale):
     assert any("cannot change" in w for w in result.get("warnings", [])), out
 
 
+import pytest
+
+
+@pytest.mark.parametrize("args,words", [
+    ({"name": "x", "users": [{"name": "y"}]}, ["mutually exclusive"]),
+    ({"users": [{"name": "frank", "state": "gone"}]}, ["'gone'", "frank"]),
+    ({"users": [{"name": "gus", "colour": "red"}]}, ["colour"]),
+    ({"users": [{"name": "hal"}, {"name": "hal"}]}, ["'hal'", "twice"]),
+    ({"users": ["just-a-name"]}, ["'users'", "dict"]),
+    ({"users": [{"display_name": "No Name"}]}, ["users[0]", "no name"]),
+    ({"name": "ian", "state": "gone"}, ["gone"]),
+    ({"name": "jo", "headscale_binary": "/nonexistent/headscale"}, ["/nonexistent/headscale"]),
+    ({"name": "kim", "headscale_config": "/nonexistent/config.yaml"}, ["/nonexistent/config.yaml"]),
+])
+def test_bad_input_is_refused_naming_the_value_and_changes_nothing(headscale, args, words):
+    before = names(headscale)
+    result, out = headscale.module("user", **args)
+    assert result.get("failed"), out
+    for word in words:
+        assert word in result["msg"], result["msg"]
+    assert names(headscale) == before
+
+
 def test_name_and_users_together_are_refused(headscale):
     before = names(headscale)
     result, out = headscale.module("user", name="x", users=[{"name": "y"}])
