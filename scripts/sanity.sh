@@ -4,7 +4,8 @@
 # it there; its per-test virtualenvs are cached under ~/.ansible/test.
 . "$(dirname "$0")/lib.sh"
 
-tree="$CACHE_DIR/sanity/ansible_collections/tailnet/headscale"
+# One tree per checkout, so two checkouts on one machine cannot clobber each other.
+tree="$CACHE_DIR/sanity-$(printf %s "$REPO_ROOT" | sha256sum | cut -c1-8)/ansible_collections/tailnet/headscale"
 rm -rf "$tree"
 mkdir -p "$tree"
 cd "$REPO_ROOT" || exit 1
