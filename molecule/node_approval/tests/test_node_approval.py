@@ -70,3 +70,16 @@ def test_rename_tag_and_delete_are_idempotent(clients, node_module):
     assert node_module(name="desk-renamed", state="absent")["changed"]
     assert node_with_key(desk.host, key) is None
     assert not node_module(name="desk-renamed", state="absent")["changed"]
+
+
+def test_rejection_keeps_the_device_out_and_is_idempotent(clients, node_module):
+    kiosk = clients("kiosk")
+    auth_id = kiosk.login()
+    result = node_module(state="rejected", auth_id=auth_id)
+    assert result["changed"], result
+    assert not node_module(state="rejected", auth_id=auth_id)["changed"]
+    assert node_named(kiosk.host, "kiosk") is None
+    assert kiosk.status()["BackendState"] != "Running"
+    # A rejected auth id cannot be approved afterwards.
+    approve = node_module(state="registered", auth_id=auth_id, user="alice")
+    assert approve["failed"] and "rejected" in approve["msg"]
