@@ -27,5 +27,10 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# ansible-test needs the collection at .../ansible_collections/NS/NAME; one
+# tree per checkout, so two checkouts on one machine cannot clobber each other.
+sanity_tree() { echo "$CACHE_DIR/sanity-$(printf %s "$REPO_ROOT" | sha256sum | cut -c1-8)/ansible_collections/tailnet/headscale"; }
+python_version() { python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+
 headscale_bin_dir() { echo "$BIN_CACHE/headscale-$1-linux-$GOARCH_HOST"; }
 tailscale_bin_dir() { echo "$BIN_CACHE/tailscale-$1-linux-$GOARCH_HOST"; }

@@ -4,8 +4,7 @@
 # it there; its per-test virtualenvs are cached under ~/.ansible/test.
 . "$(dirname "$0")/lib.sh"
 
-# One tree per checkout, so two checkouts on one machine cannot clobber each other.
-tree="$CACHE_DIR/sanity-$(printf %s "$REPO_ROOT" | sha256sum | cut -c1-8)/ansible_collections/tailnet/headscale"
+tree="$(sanity_tree)"
 rm -rf "$tree"
 mkdir -p "$tree"
 cd "$REPO_ROOT" || exit 1
@@ -27,5 +26,4 @@ mkdir -p "$HOME/.ansible/test/cache"
 install -m 0644 "$REPO_ROOT/scripts/get-pip-standin.py" "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 
 cd "$tree" || exit 1
-python_version="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-ansible-test sanity --venv --python "$python_version" --color no "$@"
+ansible-test sanity --venv --python "$(python_version)" --color no "$@"

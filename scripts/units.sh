@@ -8,8 +8,6 @@ if ! find "$REPO_ROOT/tests/unit" -name 'test_*.py' -print -quit 2>/dev/null | g
   exit 0
 fi
 "$REPO_ROOT/scripts/sanity.sh" --list-tests >/dev/null  # lays out the collection tree
-# One tree per checkout, so two checkouts on one machine cannot clobber each other.
-tree="$CACHE_DIR/sanity-$(printf %s "$REPO_ROOT" | sha256sum | cut -c1-8)/ansible_collections/tailnet/headscale"
+tree="$(sanity_tree)"
 cd "$tree" || exit 1
-python_version="$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-ansible-test units --venv --python "$python_version" --color no "$@"
+ansible-test units --venv --python "$(python_version)" --color no "$@"

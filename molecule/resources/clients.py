@@ -5,6 +5,8 @@ the container's loopback."""
 import json
 import time
 
+import pytest
+
 LOGIN_SERVER = "http://127.0.0.1:8080"
 
 
@@ -70,3 +72,17 @@ def server_nodes(host):
 
 def node_named(host, name):
     return next((n for n in server_nodes(host) if n["name"] == name), None)
+
+
+@pytest.fixture
+def clients(host):
+    """Start named clients for a test; all are stopped when it ends."""
+    started = []
+
+    def start(name):
+        started.append(Client(host, name).start())
+        return started[-1]
+
+    yield start
+    for client in started:
+        client.stop()

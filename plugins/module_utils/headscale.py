@@ -176,7 +176,7 @@ def normalize_node(raw, now=None):
         tags=tags,
         online=bool(raw.get("online", False)),
         register_method=REGISTER_METHODS.get(raw.get("register_method", 0), str(raw.get("register_method"))),
-        pre_auth_key_id=_int(_snake_keys(pre_auth_key).get("id")) if pre_auth_key else None,
+        pre_auth_key_id=_int(pre_auth_key.get("id")) if pre_auth_key else None,
         approved_routes=sorted(raw.get("approved_routes") or []),
         available_routes=sorted(raw.get("available_routes") or []),
         created_at=iso(parse_timestamp(raw.get("created_at"))),
@@ -338,7 +338,7 @@ class HeadscaleClient(object):
             args += ["--tags", ",".join(tags)]
         raw = self.run(*args)
         key = normalize_preauth_key(raw)
-        key["key"] = _snake_keys(raw).get("key")
+        key["key"] = raw.get("key")
         return key
 
     def expire_preauth_key(self, key_id):

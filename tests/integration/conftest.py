@@ -96,6 +96,14 @@ class Headscale:
         out = self.cli(what, "list").stdout.strip()
         return json.loads(out) if out else None
 
+    def module_while_stopped(self, module_name, **args):
+        """Run a module while headscale is down; the server is back up afterwards."""
+        self.stop()
+        try:
+            return self.module(module_name, **args)
+        finally:
+            self.start()
+
     def module(self, module_name, check=False, diff=False, **args):
         """Run tailnet.headscale.NAME ad hoc; return (rc, result dict, raw output)."""
         args.setdefault("headscale_binary", self.binary)

@@ -45,11 +45,7 @@ def test_absent_on_a_missing_node_changes_nothing(headscale, tmp_path):
 
 
 def test_stopped_server_fails_with_headscales_message(headscale, tmp_path):
-    headscale.stop()
-    try:
-        result, out = headscale.module("node", node_key=KEY, state="expired",
-                                       registrations_file=str(tmp_path / "reg.json"))
-    finally:
-        headscale.start()
+    result, out = headscale.module_while_stopped("node", node_key=KEY, state="expired",
+                                                 registrations_file=str(tmp_path / "reg.json"))
     assert result.get("failed"), out
     assert "nodes list" in result["msg"]

@@ -120,10 +120,6 @@ def test_bad_input_is_refused_naming_the_value_and_changes_nothing(headscale, ar
 
 
 def test_stopped_server_fails_with_headscales_message(headscale):
-    headscale.stop()
-    try:
-        result, out = headscale.module("preauth_key", user="alice")
-    finally:
-        headscale.start()
+    result, out = headscale.module_while_stopped("preauth_key", user="alice")
     assert result.get("failed"), out
     assert "preauthkeys list" in result["msg"]

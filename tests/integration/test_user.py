@@ -90,11 +90,7 @@ def test_bad_state_in_list_names_the_value(headscale):
 
 
 def test_stopped_server_fails_with_headscales_message(headscale):
-    headscale.stop()
-    try:
-        result, out = headscale.module("user", name="gina")
-    finally:
-        headscale.start()
+    result, out = headscale.module_while_stopped("user", name="gina")
     assert result.get("failed"), out
     assert "users list" in result["msg"]
     assert "gina" not in names(headscale)

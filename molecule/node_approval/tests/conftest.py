@@ -8,20 +8,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
-from clients import Client  # noqa: E402  pylint: disable=wrong-import-position
-
-
-@pytest.fixture
-def clients(host):
-    started = []
-
-    def start(name):
-        started.append(Client(host, name).start())
-        return started[-1]
-
-    yield start
-    for client in started:
-        client.stop()
+# The shared `clients` fixture, imported so pytest registers it here.
+from clients import clients  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
 @pytest.fixture
