@@ -3,9 +3,12 @@ networking under its own transient systemd unit, talking to headscale over
 the container's loopback."""
 
 import json
+import os
+import subprocess
 import time
 
 import pytest
+import yaml
 
 LOGIN_SERVER = "http://127.0.0.1:8080"
 
@@ -19,6 +22,9 @@ class Client:
     def start(self):
         # A fresh device every time, even when a scenario's verify is re-run.
         self.host.run("systemctl stop up-%s ts-%s; rm -rf /var/lib/ts-%s" % (self.name, self.name, self.name))
+        for node in server_nodes(self.host):
+            if node["name"] == self.name:
+                self.host.check_output("headscale nodes delete --identifier %s --force" % node["id"])
         self.host.check_output(
             # The container has only loopback: tell tailscaled the network is up anyway.
             "systemd-run --unit ts-%s --collect --setenv=TS_ASSUME_NETWORK_UP_FOR_TEST=true "
@@ -31,9 +37,9 @@ class Client:
             time.sleep(0.2)
         return self
 
-    def up(self, key):
-        return self.host.run("tailscale --socket=%s up --login-server=%s --authkey=%s --hostname=%s --timeout=30s"
-                             % (self.socket, LOGIN_SERVER, key, self.name))
+    def up(self, key, *flags):
+        return self.host.run("tailscale --socket=%s up --login-server=%s --authkey=%s --hostname=%s --timeout=30s %s"
+                             % (self.socket, LOGIN_SERVER, key, self.name, " ".join(flags)))
 
     def status(self):
         return json.loads(self.host.check_output("tailscale --socket=%s status --json" % self.socket))
@@ -60,9 +66,12 @@ class Client:
         return self.status()["Self"]["PublicKey"]
 
     def wait_running(self, timeout=60):
+        self.wait_backend("Running", timeout)
+
+    def wait_backend(self, state, timeout=60):
         deadline = time.time() + timeout
-        while self.status()["BackendState"] != "Running":
-            assert time.time() < deadline, "%s is %s" % (self.name, self.status()["BackendState"])
+        while self.status()["BackendState"] != state:
+            assert time.time() < deadline, "%s is %s, not %s" % (self.name, self.status()["BackendState"], state)
             time.sleep(0.5)
 
 
@@ -86,3 +95,35 @@ def clients(host):
     yield start
     for client in started:
         client.stop()
+
+
+@pytest.fixture
+def run_module(host):
+    """Run a module of the collection ad hoc on the server, as an admin would; return its result."""
+
+    def run(module, check=False, **args):
+        env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+                   ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.json")
+        argv = ["ansible", "-i", os.environ["MOLECULE_INVENTORY_FILE"], host.backend.host,
+                "-m", "tailnet.headscale." + module, "-a", json.dumps(args)]
+        done = subprocess.run(argv + (["--check"] if check else []), capture_output=True, text=True, env=env, check=False)
+        output = json.loads(done.stdout)
+        result = output["plays"][0]["tasks"][0]["hosts"][host.backend.host]
+        # The play's stats are the reliable failure signal across callback settings.
+        result["failed"] = output["stats"][host.backend.host]["failures"] > 0
+        return result
+
+    return run
+
+
+@pytest.fixture
+def mint(host, tmp_path):
+    """Mint a fresh key with the module, as an admin would; return (id, secret)."""
+
+    def _mint(**args):
+        path = tmp_path / ("key-%d.yml" % len(list(tmp_path.iterdir())))
+        host.ansible("tailnet.headscale.preauth_key", json.dumps(dict(args, fresh=True, secrets_file=str(path))), check=False)
+        entry = yaml.safe_load(path.read_text())[0]
+        return entry["id"], entry["key"]
+
+    return _mint

@@ -4,8 +4,10 @@ admin does (`ansible localhost -m tailnet.headscale.MODULE -a ...`)."""
 
 import json
 import os
+import random
 import shutil
 import socket
+import string
 import subprocess
 import tempfile
 import time
@@ -43,6 +45,7 @@ unix_socket: {dir}/headscale.sock
 unix_socket_permission: "0770"
 disable_check_updates: true
 log: {{level: warn}}
+node: {{expiry: 180d}}
 """
 
 POLICY = {
@@ -95,6 +98,18 @@ class Headscale:
     def state(self, what):
         out = self.cli(what, "list").stdout.strip()
         return json.loads(out) if out else None
+
+    def add_node(self, name, user):
+        """Register a node without a device: a pending registration (debug create-node), approved."""
+        auth_id = "".join(random.choice(string.ascii_letters) for _ in range(24))
+        if self.version >= "0.29":
+            auth_id = "hskey-authreq-" + auth_id
+        self.cli("debug", "create-node", "--name", name, "--user", user, "--key", auth_id)
+        if self.version >= "0.29":
+            self.cli("auth", "register", "--auth-id", auth_id, "--user", user)
+        else:
+            self.cli("nodes", "register", "--key", auth_id, "--user", user)
+        return next(n for n in self.state("nodes") if n["given_name"] == name)
 
     def module_while_stopped(self, module_name, **args):
         """Run a module while headscale is down; the server is back up afterwards."""

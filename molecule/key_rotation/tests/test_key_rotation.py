@@ -1,0 +1,97 @@
+"""Node key rotation with real clients: expiry forces re-authentication, the
+client comes back with a NEW node key, and headscale keeps its ID and addresses."""
+
+import time
+
+from clients import node_named  # on sys.path via conftest
+
+
+def enrol(clients, mint, name, **key_args):
+    client = clients(name)
+    _, secret = mint(**key_args)
+    assert client.up(secret).rc == 0
+    client.wait_running()
+    return client
+
+
+def reauthenticate(client, mint, new_key=True, **key_args):
+    """What the device (or the client role) does once its key has expired: log in with a
+    fresh pre-auth key, and --force-reauth to make tailscale generate a new node key."""
+    client.wait_backend("NeedsLogin")
+    _, secret = mint(**key_args)
+    up = client.up(secret, "--force-reauth") if new_key else client.up(secret)
+    assert up.rc == 0, up.stderr
+    client.wait_running()
+
+
+def assert_same_node_with_a_new_key(client, before, old_key):
+    after = node_named(client.host, client.name)
+    assert client.node_key() != old_key
+    assert after["node_key"] == client.node_key()
+    assert after["id"] == before["id"]
+    assert after["ip_addresses"] == before["ip_addresses"]
+
+
+def test_an_expired_node_comes_back_with_a_new_key_same_id_and_addresses(clients, mint, run_module):
+    laptop = enrol(clients, mint, "laptop", user="alice")
+    before, old_key = node_named(laptop.host, "laptop"), laptop.node_key()
+
+    expired = run_module("node", name="laptop", state="expired")
+    assert expired["changed"] and expired["node"]["expired"], expired
+    assert not run_module("node", name="laptop", state="expired")["changed"]
+
+    reauthenticate(laptop, mint, user="alice")
+    assert_same_node_with_a_new_key(laptop, before, old_key)
+
+
+def test_the_max_key_age_policy_rotates_an_old_key_once(clients, mint, run_module):
+    desk = enrol(clients, mint, "desk", user="bob")
+    before, old_key = node_named(desk.host, "desk"), desk.node_key()
+    policy = dict(max_key_age="10s", users=["bob"])
+
+    fresh = run_module("node_key_rotation", **policy)
+    assert not fresh["changed"], fresh
+    assert [(n["name"], n["status"], n["source"]) for n in fresh["nodes"]] == [("desk", "current", "expiry")]
+
+    time.sleep(11)
+    preview = run_module("node_key_rotation", check=True, **policy)
+    assert preview["changed"] and not node_named(desk.host, "desk")["expiry"] is None, preview
+    assert desk.status()["BackendState"] == "Running", "check mode expired the key"
+
+    rotated = run_module("node_key_rotation", **policy)
+    assert [n["name"] for n in rotated["rotated"]] == ["desk"], rotated
+    rerun = run_module("node_key_rotation", **policy)
+    assert not rerun["changed"] and rerun["awaiting_reauth"] == ["desk"], rerun
+
+    # Logging in again without --force-reauth keeps the old key: still too old, expired again.
+    reauthenticate(desk, mint, new_key=False, user="bob")
+    assert desk.node_key() == old_key
+    reused = run_module("node_key_rotation", **policy)
+    assert [(n["name"], n["source"]) for n in reused["rotated"]] == [("desk", "reused")], reused
+
+    reauthenticate(desk, mint, user="bob")
+    assert_same_node_with_a_new_key(desk, before, old_key)
+    renewed = run_module("node_key_rotation", **policy)
+    assert not renewed["changed"], renewed
+    assert renewed["nodes"][0]["node_key"] == desk.node_key() and renewed["nodes"][0]["key_age_days"] < 0.001
+
+
+def test_tagged_nodes_never_expire_on_their_own_but_the_policy_still_rotates_them(clients, mint, run_module):
+    server = enrol(clients, mint, "server1", tags=["tag:server"])
+    before, old_key = node_named(server.host, "server1"), server.node_key()
+    policy = dict(max_key_age="10s", tags=["tag:server"])
+
+    first = run_module("node_key_rotation", **policy)
+    assert not first["changed"], first
+    # headscale keeps no expiry for tagged nodes: the first key dates from the node's creation.
+    assert [(n["name"], n["source"]) for n in first["nodes"]] == [("server1", "created")]
+
+    time.sleep(11)
+    assert [n["name"] for n in run_module("node_key_rotation", **policy)["rotated"]] == ["server1"]
+    reauthenticate(server, mint, tags=["tag:server"])
+    assert_same_node_with_a_new_key(server, before, old_key)
+
+    # The ledger saw the key change: the new key dates from this run, so it is current.
+    renewed = run_module("node_key_rotation", **policy)
+    assert not renewed["changed"], renewed
+    assert [(n["name"], n["source"], n["status"]) for n in renewed["nodes"]] == [("server1", "observed", "current")]
