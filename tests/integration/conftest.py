@@ -101,7 +101,7 @@ class Headscale:
 
     def add_node(self, name, user):
         """Register a node without a device: a pending registration (debug create-node), approved."""
-        auth_id = "".join(random.choice(string.ascii_letters) for _ in range(24))
+        auth_id = "".join(random.choice(string.ascii_letters) for position in range(24))
         if self.version >= "0.29":
             auth_id = "hskey-authreq-" + auth_id
         self.cli("debug", "create-node", "--name", name, "--user", user, "--key", auth_id)

@@ -8,7 +8,7 @@ from clients import node_named  # on sys.path via conftest
 
 def enrol(clients, mint, name, **key_args):
     client = clients(name)
-    _, secret = mint(**key_args)
+    secret = mint(**key_args)[1]
     assert client.up(secret).rc == 0
     client.wait_running()
     return client
@@ -18,7 +18,7 @@ def reauthenticate(client, mint, new_key=True, **key_args):
     """What the device (or the client role) does once its key has expired: log in with a
     fresh pre-auth key, and --force-reauth to make tailscale generate a new node key."""
     client.wait_backend("NeedsLogin")
-    _, secret = mint(**key_args)
+    secret = mint(**key_args)[1]
     up = client.up(secret, "--force-reauth") if new_key else client.up(secret)
     assert up.rc == 0, up.stderr
     client.wait_running()
