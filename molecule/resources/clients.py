@@ -127,3 +127,28 @@ def mint(host, tmp_path):
         return entry["id"], entry["key"]
 
     return _mint
+
+
+@pytest.fixture
+def playbook(host):
+    """Run a collection playbook against the instance as an admin would; return (stats, failure messages)."""
+
+    def run(name, **extra_vars):
+        env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+                   ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.json")
+        extra_vars.setdefault("headscale_target_hosts", host.backend.host)
+        # The playbooks become root; the container connection already is root (and has no sudo).
+        extra_vars.setdefault("ansible_become", False)
+        done = subprocess.run(
+            ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "tailnet.headscale." + name,
+             "-e", json.dumps(extra_vars)],
+            capture_output=True, text=True, env=env, check=False)
+        try:
+            output = json.loads(done.stdout)
+        except ValueError:
+            raise AssertionError("no JSON from ansible-playbook: %s %s" % (done.stdout[-2000:], done.stderr[-2000:]))
+        failures = [result.get("msg", "") for play in output["plays"] for task in play["tasks"]
+                    for result in task["hosts"].values() if result.get("failed") and not result.get("ignore_errors")]
+        return output["stats"][host.backend.host], failures
+
+    return run

@@ -69,6 +69,12 @@ options:
     description:
       - The key to revoke, by its ID (see M(tailnet.headscale.info)). Only with O(state=absent).
     type: int
+  all:
+    description:
+      - With O(state=absent), revoke every unexpired key on the server, whoever owns it (incident
+        response when the list of leaked keys is unknown).
+    type: bool
+    default: false
   delete:
     description:
       - With O(state=absent), delete the keys after expiring them.
@@ -112,6 +118,11 @@ EXAMPLES = r"""
   tailnet.headscale.preauth_key:
     user: bob
     state: absent
+
+- name: A key leaked and nobody knows which - revoke them all
+  tailnet.headscale.preauth_key:
+    state: absent
+    all: true
 
 - name: Revoke and delete one key by ID
   tailnet.headscale.preauth_key:
@@ -268,14 +279,16 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         id=dict(type="int"),
         delete=dict(type="bool", default=False),
+        all=dict(type="bool", default=False),
         keys=dict(type="list", elements="dict", no_log=False),
         secrets_file=dict(type="path"),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("keys", "user"), ("keys", "tags"), ("keys", "id"), ("id", "user"), ("id", "tags"), ("fresh", "keys")],
-        required_if=[("state", "absent", ("user", "tags", "id", "keys"), True), ("fresh", True, ("user", "tags"), True)],
+        mutually_exclusive=[("keys", "user"), ("keys", "tags"), ("keys", "id"), ("id", "user"), ("id", "tags"), ("fresh", "keys"),
+                            ("all", "user"), ("all", "tags"), ("all", "id"), ("all", "keys")],
+        required_if=[("state", "absent", ("user", "tags", "id", "keys", "all"), True), ("fresh", True, ("user", "tags"), True)],
         supports_check_mode=True,
     )
     params = module.params
@@ -286,11 +299,13 @@ def main():
             module.fail_json(msg="id %d selects a key to revoke: it needs state=absent" % params["id"])
     if params["fresh"] and params["state"] != "present":
         module.fail_json(msg="fresh=true mints a key: it needs state=present")
+    if params["all"] and params["state"] != "absent":
+        module.fail_json(msg="all=true revokes every key: it needs state=absent")
     if params["delete"] and params["state"] != "absent":
         module.fail_json(msg="delete=true removes revoked keys: it needs state=absent")
 
     client = HeadscaleClient(module)
-    items = [] if params["id"] is not None else desired_items(module)
+    items = [] if params["id"] is not None or params["all"] else desired_items(module)
     result = dict(changed=False, actions=[], created=[], revoked=[])
     try:
         keys = client.preauth_keys()
@@ -309,6 +324,8 @@ def main():
                                  actions=[], created=[], revoked=[], cli_calls=client.calls)
             if not key["expired"] or params["delete"]:
                 to_revoke.append(key)
+        if params["all"]:
+            to_revoke.extend(k for k in keys if not k["expired"] or params["delete"])
         for item in items:
             found = [k for k in keys if matches(k, item)]
             if item["state"] == "present":

@@ -109,6 +109,8 @@ def test_list_form_reconciles_with_one_listing_and_writes_secrets_to_a_private_f
     ({"user": "alice", "id": 5, "state": "absent"}, ["mutually exclusive"]),
     ({"reusable": True}, ["user, tags"]),
     ({"keys": [{"user": "alice", "colour": "red"}]}, ["colour"]),
+    ({"all": True}, ["all=true", "state=absent"]),
+    ({"all": True, "user": "alice", "state": "absent"}, ["mutually exclusive"]),
 ])
 def test_bad_input_is_refused_naming_the_value_and_changes_nothing(headscale, args, words):
     before = keys(headscale)
@@ -123,3 +125,16 @@ def test_stopped_server_fails_with_headscales_message(headscale):
     result, out = headscale.module_while_stopped("preauth_key", user="alice")
     assert result.get("failed"), out
     assert "preauthkeys list" in result["msg"]
+
+
+def test_absent_all_revokes_every_key_whoever_owns_it(headscale, tmp_path):
+    mint(headscale, tmp_path, user="alice", fresh=True)
+    mint(headscale, tmp_path, tags=["tag:server"], fresh=True)
+    assert usable_ids(headscale)
+    preview, out = headscale.module("preauth_key", check=True, state="absent", all=True)
+    assert preview["changed"] and usable_ids(headscale), out
+    result, out = headscale.module("preauth_key", state="absent", all=True)
+    assert result["changed"], out
+    assert not usable_ids(headscale)
+    again, out = headscale.module("preauth_key", state="absent", all=True)
+    assert not again["changed"], out

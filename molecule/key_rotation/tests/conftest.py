@@ -5,4 +5,4 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 # The shared fixtures, imported so pytest registers them here.
-from clients import clients, mint, run_module  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from clients import clients, mint, playbook, run_module  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

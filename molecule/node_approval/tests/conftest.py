@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 # The shared fixtures, imported so pytest registers them here.
-from clients import clients, run_module  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from clients import clients, playbook, run_module  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
 @pytest.fixture

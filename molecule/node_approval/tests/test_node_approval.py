@@ -83,3 +83,16 @@ def test_rejection_keeps_the_device_out_and_is_idempotent(clients, node_module):
     # A rejected auth id cannot be approved afterwards.
     approve = node_module(state="registered", auth_id=auth_id, user="alice")
     assert approve["failed"] and "rejected" in approve["msg"]
+
+
+def test_the_approve_node_playbook_approves_and_refuses_a_call_without_a_user(clients, playbook):
+    tablet = clients("tablet")
+    auth_id = tablet.login()
+    refused, failures = playbook("approve_node", auth_id=auth_id)
+    assert refused["failures"] == 1 and "user ''" in failures[-1], failures
+    stats, failures = playbook("approve_node", auth_id=auth_id, user="bob")
+    assert stats["failures"] == 0 and stats["changed"] == 1, (stats, failures)
+    tablet.wait_running()
+    assert node_named(tablet.host, "tablet")["user"]["name"] == "bob"
+    again, failures = playbook("approve_node", auth_id=auth_id, user="bob", expected_node_key=tablet.node_key())
+    assert again["changed"] == 0, (again, failures)

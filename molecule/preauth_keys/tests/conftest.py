@@ -8,7 +8,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 # The shared `clients` fixture, imported so pytest registers it here.
-from clients import clients, mint  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from clients import clients, mint, playbook  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
 @pytest.fixture

@@ -49,6 +49,20 @@ def test_revoked_key_is_refused(host, clients, mint):
     assert node_named(host, "revoked") is None
 
 
+def test_the_incident_playbook_revokes_every_key_of_a_user(host, clients, mint, playbook):
+    leaked = [mint(user="bob")[1], mint(user="bob", reusable=True)[1]]
+    stats, failures = playbook("revoke_preauth_keys", revoke_user="bob")
+    assert stats["failures"] == 0 and stats["changed"] == 1, (stats, failures)
+    for index, key in enumerate(leaked):
+        client = clients("leak%d" % index)
+        result = client.up(key)
+        assert result.rc != 0 and "expired" in result.stderr, result.stderr
+    again, failures = playbook("revoke_preauth_keys", revoke_user="bob")
+    assert again["changed"] == 0, (again, failures)
+    refused, failures = playbook("revoke_preauth_keys")
+    assert refused["failures"] == 1 and "exactly one of" in failures[-1], failures
+
+
 def test_ephemeral_node_disappears_after_it_goes_away(host, clients, mint):
     key = mint(user="bob", ephemeral=True)[1]
     client = clients("ephemeral")
