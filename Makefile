@@ -47,10 +47,11 @@ molecule:
 	  molecule test -s "$$s"
 	done
 
-## bench: converge timings and exposure scores (prints figures, asserts nothing)
+## bench: converge timings, upgrade/rollback downtime, exposure scores (prints figures, asserts nothing)
 bench: setup
 	$(ENV)
 	bench/server.sh
+	bench/upgrade.sh
 	python3 bench/modules.py
 
 clean-demo:

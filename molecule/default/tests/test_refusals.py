@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -65,4 +66,5 @@ def test_refused_requests_left_the_host_unchanged(refusals, host):
 
 
 def test_mismatched_binary_never_reached_the_host(refusals, host):
-    assert not host.file("/usr/local/lib/headscale/headscale-9.9.9").exists
+    patch_99 = re.sub(r"[0-9]+$", "99", os.environ["TAILNET_HEADSCALE_VERSION"])
+    assert not host.file("/usr/local/lib/headscale/headscale-%s" % patch_99).exists

@@ -6,6 +6,7 @@ The tests run in file order: each starts from the state the previous one left.""
 import json
 import os
 import re
+import time
 
 import pytest
 
@@ -98,14 +99,32 @@ def test_a_new_binary_that_cannot_start_is_rolled_back_with_nothing_lost(host, p
     assert len(backups(host)) == 1
 
 
+def test_a_new_binary_that_rejects_the_config_never_stops_the_old_one(host, playbook, tmp_path):
+    picky = tmp_path / "headscale"
+    picky.write_text("#!/bin/sh\nfor arg; do [ \"$arg\" = configtest ] && { echo 'config rejected (injected)' >&2; exit 1; }; done\n"
+                     "exec /usr/local/lib/headscale/headscale-%s \"$@\"\n" % PREVIOUS["headscale_version"])
+    picky.chmod(0o755)
+    digest = __import__("hashlib").sha256(picky.read_bytes()).hexdigest()
+    running, backups_before = service(host), backups(host)
+    stats, failures = playbook("upgrade", **dict(PINNED, headscale_binary_src=str(picky), headscale_binary_sha256=digest))
+    assert stats["failures"] == 1, (stats, failures)
+    assert "config rejected (injected)" in failures[-1], failures
+    assert "Rolled back: headscale %s is serving again" % PREVIOUS["headscale_version"] in failures[-1]
+    assert service(host) == running, "the old version was stopped although the new one was refused first"
+    assert tailnet(host) == BEFORE and backups(host) == backups_before
+
+
 def test_the_upgrade_keeps_every_user_node_address_and_key(host, playbook, laptop):
     stats, failures = playbook("upgrade", **PINNED)
     assert stats["failures"] == 0 and stats["changed"] > 0, (stats, failures)
     assert serving_version(host) == PINNED["headscale_version"]
     assert tailnet(host) == BEFORE
     laptop.wait_running()
-    node = cli(host, "nodes", "list")[0]
-    assert node["online"], "the client did not reconnect to the upgraded server"
+    deadline = time.time() + 30
+    # false fields are omitted from headscale's JSON: no "online" means offline.
+    while not cli(host, "nodes", "list")[0].get("online"):
+        assert time.time() < deadline, "the client did not reconnect to the upgraded server"
+        time.sleep(0.5)
 
     newest = backups(host)[-1]
     assert newest.endswith("-%s-to-%s" % (PREVIOUS["headscale_version"], PINNED["headscale_version"]))
