@@ -16,7 +16,10 @@ __metaclass__ = type
 
 import datetime
 import json
+import os
+import pwd
 import re
+import syslog
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -35,6 +38,13 @@ _RPC_ERROR_RE = re.compile(r"rpc error: code = (\w+) desc = (.*)", re.S)
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])([A-Z])")
 # A zerolog line: "2026-11-22T06:51:08Z FTL path/file.go:124 > message key=value"
 _LOG_LINE_RE = re.compile(r"^\S+ (?:FTL|ERR|WRN|INF|DBG|TRC) (?:\S+ )?> (.*)$")
+
+# Every change this collection makes lands in the host's journal under this
+# identifier (journalctl -t tailnet-headscale): what, who, and how it ended.
+AUDIT_IDENTIFIER = "tailnet-headscale"
+# Commands that only read; every other command changes the server and is audited.
+_READ_ONLY_COMMANDS = (("users", "list"), ("nodes", "list"), ("preauthkeys", "list"), ("version",), ("health",),
+                       ("policy", "get"), ("apikeys", "list"))
 
 COMMON_ARGUMENT_SPEC = dict(
     headscale_binary=dict(type="path", default=DEFAULT_BINARY),
@@ -71,6 +81,26 @@ def _snake_keys(value):
     if isinstance(value, list):
         return [_snake_keys(v) for v in value]
     return value
+
+
+def changes_server(args):
+    words = tuple(to_native(a) for a in args if not to_native(a).startswith("-"))
+    return not any(words[:len(command)] == command for command in _READ_ONLY_COMMANDS)
+
+
+def audit_line(module_name, args, outcome, detail=None):
+    """One audit record: module, who ran it, the (redacted) command and its outcome."""
+    who = os.environ.get("SUDO_USER") or pwd.getpwuid(os.getuid()).pw_name
+    line = "module=%s by=%s result=%s command=%r" % (module_name, who, outcome, redact(" ".join(to_native(a) for a in args)))
+    if detail:
+        line += " error=%r" % redact(detail)[:300]
+    return line
+
+
+def write_audit(line):
+    syslog.openlog(AUDIT_IDENTIFIER, syslog.LOG_PID, syslog.LOG_AUTH)
+    syslog.syslog(syslog.LOG_NOTICE, line)
+    syslog.closelog()
 
 
 def parse_timestamp(value):
@@ -204,6 +234,9 @@ class HeadscaleClient(object):
         self.binary = binary or module.params.get("headscale_binary") or DEFAULT_BINARY
         self.config = config or module.params.get("headscale_config") or DEFAULT_CONFIG
         self.calls = 0
+        self.module_name = getattr(module, "_name", None) or "unknown"
+        # Replaceable in tests; the journal otherwise.
+        self.audit = write_audit
         self._version = None
         self._binary_path = None
 
@@ -232,9 +265,14 @@ class HeadscaleClient(object):
         self.calls += 1
         rc, out, err = self.module.run_command(argv, environ_update=dict(LC_ALL="C", LANG="C"))
         shown = redact(" ".join(argv))
+        audited = changes_server(args)
         if rc != 0:
             message, code = self._error_message(err, out)
+            if audited:
+                self.audit(audit_line(self.module_name, args, "failed", message))
             raise HeadscaleError(message, cmd=shown, rc=rc, code=code)
+        if audited:
+            self.audit(audit_line(self.module_name, args, "ok"))
         out = (out or "").strip()
         if not out:
             return None

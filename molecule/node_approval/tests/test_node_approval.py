@@ -22,6 +22,9 @@ def test_approval_brings_the_client_up_and_a_second_run_changes_nothing(clients,
     again = node_module(state="registered", auth_id=auth_id, user="alice", expected_node_key=laptop.node_key())
     assert not again["changed"], again
     assert again["node"]["id"] == node["id"]
+    # One audit record for the approval: the second run changed nothing, so it wrote none.
+    trail = laptop.host.check_output("journalctl -t tailnet-headscale --no-pager -o cat")
+    assert trail.count("--auth-id %s --user alice" % auth_id) == 1, trail[-2000:]
 
 
 def test_reapproving_for_another_user_fails_clearly(clients, node_module):

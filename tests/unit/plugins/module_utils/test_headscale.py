@@ -26,6 +26,14 @@ def fixture_json(version, name):
     return json.loads(fixture(version, name))
 
 
+@pytest.fixture(autouse=True)
+def audit_log(monkeypatch):
+    """The audit records the client writes, kept here instead of the journal."""
+    lines = []
+    monkeypatch.setattr(hs, "write_audit", lines.append)
+    return lines
+
+
 class FakeModule:
     """Stands in for AnsibleModule: answers run_command from canned outputs."""
 
@@ -202,3 +210,27 @@ def test_unsupported_version_is_refused_by_name():
     with pytest.raises(hs.HeadscaleError) as caught:
         hs.HeadscaleClient(module).version  # pylint: disable=expression-not-assigned
     assert "v0.27.1" in caught.value.message and "0.29.x" in caught.value.message
+
+
+def test_every_change_is_audited_with_its_outcome_and_reads_are_not(audit_log):
+    module = FakeModule({"users list": (0, "null", ""), "nodes expire": (0, "{}", ""),
+                         "users create": (1, "", '{"error": "user already exists"}')})
+    module._name = "tailnet.headscale.user"
+    client = hs.HeadscaleClient(module)
+    client.users()
+    client.expire_node(4)
+    with pytest.raises(hs.HeadscaleError):
+        client.create_user("alice")
+    assert len(audit_log) == 2, audit_log
+    assert audit_log[0].startswith("module=tailnet.headscale.user by=")
+    assert "result=ok command='nodes expire --identifier 4'" in audit_log[0]
+    assert "result=failed command='users create alice' error='user already exists'" in audit_log[1]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_minted_secret_never_reaches_the_audit_trail(audit_log, version):
+    created = fixture(version, "preauthkeys_create_single.json")
+    module = FakeModule({"preauthkeys create": (0, created, "")})
+    key = hs.HeadscaleClient(module).create_preauth_key(user_id=1)
+    assert key["key"] and audit_log
+    assert key["key"] not in " ".join(audit_log)
