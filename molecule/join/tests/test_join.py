@@ -1,0 +1,148 @@
+"""Fleet enrolment with the client role (issue 7), proven on a real headscale
+server and two real tailscale clients in separate containers.
+
+The converge enrolled both clients; molecule's idempotence step already
+required changed=0 of a second converge. These tests read what an admin would
+read - the clients' own `tailscale status` and the server's nodes and keys - and
+run the join playbook again the way an admin does."""
+
+import pytest
+
+from conftest import server_keys, server_nodes  # pylint: disable=import-error
+
+
+def node_by_key(server, node_key):
+    return next((n for n in server_nodes(server) if n["node_key"] == node_key), None)
+
+
+def test_both_clients_are_running_and_see_each_other(server, c1, c2):
+    for me, other in ((c1, c2), (c2, c1)):
+        status = me.status()
+        assert status["BackendState"] == "Running", me.name
+        assert me.prefs()["ControlURL"] == "http://172.30.77.10:8080"
+        peers = {p["HostName"]: p for p in (status.get("Peer") or {}).values()}
+        other_name = other.status()["Self"]["HostName"]
+        assert other_name in peers, "%s does not see %s: %s" % (me.name, other_name, sorted(peers))
+        assert peers[other_name]["Online"]
+        # WireGuard through the tailnet, not just a list entry: a disco ping answered.
+        ping = me.host.run("tailscale ping --c 5 --timeout 5s %s" % peers[other_name]["TailscaleIPs"][0])
+        assert ping.rc == 0 and "pong from" in ping.stdout, ping.stdout + ping.stderr
+
+
+def test_requested_settings_are_what_the_nodes_report(server, c1, c2):
+    self1, self2 = c1.status()["Self"], c2.status()["Self"]
+    assert self1["HostName"] == "web-one" and self1["Tags"] == ["tag:web"]
+    assert c1.prefs()["RouteAll"] is True
+    assert not self2.get("Tags")
+    assert c2.prefs()["AdvertiseRoutes"] == ["192.0.2.0/24"]
+    # The server agrees: one node each, tagged or owned as requested.
+    node1, node2 = node_by_key(server, self1["PublicKey"]), node_by_key(server, self2["PublicKey"])
+    assert node1["tags"] == ["tag:web"] and node1["given_name"] == "web-one"
+    assert node2["user"]["name"] == "ops" and not node2.get("tags")
+    assert len(server_nodes(server)) == 2
+
+
+def test_each_client_used_its_own_single_use_short_key(server):
+    keys = server_keys(server)
+    # Two after the converge; the tests below mint more, and a re-run of verify sees them.
+    assert len(keys) >= 2
+    for key in keys:
+        assert key["used"] and not key.get("reusable") and not key.get("ephemeral")
+        # Minted with tailscale_preauth_key_expiration (10m) - not the module's hour, not days.
+        assert key["expiration"]["seconds"] - key["created_at"]["seconds"] <= 600
+    tag_sets = [k.get("acl_tags") or [] for k in keys]
+    assert [] in tag_sets and ["tag:web"] in tag_sets
+
+
+def test_the_key_is_on_neither_client_disk(c1, c2, server):
+    for client in (c1, c2):
+        # Anywhere a file could have been left: state, config, ansible's temporary files.
+        found = client.host.run("grep -rl 'hskey-auth-' /etc /var /root /tmp /run /usr/local /home 2>/dev/null")
+        assert found.stdout == "", "%s holds a key in %s" % (client.name, found.stdout)
+
+
+def test_a_rerun_mints_no_key_and_changes_nothing(server, c1, c2, join):
+    before = server_keys(server)
+    nodes_before = server_nodes(server)
+    stats, failures, output = join("tailnet_clients")
+    assert failures == []
+    for client in (c1, c2):
+        assert stats[client.name]["changed"] == 0, client.name
+    assert server_keys(server) == before
+    assert server_nodes(server) == nodes_before
+    assert "hskey-auth-" not in output
+
+
+@pytest.mark.parametrize("extra_vars, words", [
+    ({"tailscale_tags": ["web"]}, ["tailscale_tags", '"web"', "tag:"]),
+    ({"tailscale_state": "gone"}, ["tailscale_state", "gone"]),
+    ({"tailscale_headscale_host": "hs-nowhere"}, ["hs-nowhere", "not a host of this inventory"]),
+    ({"tailscale_preauth_key_expiration": "30d"}, ["tailscale_preauth_key_expiration", "30d"]),
+    ({"tailscale_advertise_routes": ["192.0.2.0"]}, ["tailscale_advertise_routes", "192.0.2.0"]),
+    ({"tailscale_binary_sha256": {"tailscale": "0" * 64, "tailscaled": "0" * 64}}, ["checksum mismatch", "0" * 64]),
+    # Registered with tag:web: other tags are refused unless re-registration is asked for.
+    ({"tailscale_tags": ["tag:db"]}, ["tag:web", "tag:db", "tailscale_reregister"]),
+    ({"tailscale_login_server": "http://other.invalid:8080"}, ["http://other.invalid:8080", "tailscale_reregister"]),
+], ids=["tag-without-prefix", "unknown-state", "unknown-server-host", "long-lived-key", "route-not-cidr",
+        "checksum-mismatch", "other-tags", "other-server"])
+def test_bad_input_is_refused_and_changes_nothing(server, c1, join, extra_vars, words):
+    keys_before, nodes_before = server_keys(server), server_nodes(server)
+    prefs_before, binary_before = c1.prefs(), c1.host.file("/usr/local/sbin/tailscaled").sha256sum
+    stats, failures, output = join(c1.name, **extra_vars)
+    assert stats[c1.name]["failures"] == 1 and stats[c1.name]["changed"] == 0
+    message = " ".join(failures)
+    for word in words:
+        assert word in message, "%r not in %r" % (word, message)
+    assert server_keys(server) == keys_before
+    assert server_nodes(server) == nodes_before
+    assert c1.prefs() == prefs_before and c1.status()["BackendState"] == "Running"
+    assert c1.host.file("/usr/local/sbin/tailscaled").sha256sum == binary_before
+    assert "hskey-auth-" not in output
+
+
+def test_other_tags_are_applied_when_re_registration_is_asked_for(server, c1, join):
+    keys_before = len(server_keys(server))
+    node_before = node_by_key(server, c1.status()["Self"]["PublicKey"])
+    try:
+        stats, failures, output = join(c1.name, tailscale_tags=["tag:db"], tailscale_reregister=True)
+        assert failures == [] and stats[c1.name]["changed"] > 0
+        assert "hskey-auth-" not in output
+        status = c1.status()
+        assert status["BackendState"] == "Running" and status["Self"]["Tags"] == ["tag:db"]
+        assert len(server_keys(server)) == keys_before + 1
+        node = node_by_key(server, status["Self"]["PublicKey"])
+        assert node["tags"] == ["tag:db"]
+        # headscale would keep a known machine's tags whatever the new key says:
+        # the old node was deleted and a new one registered, with a new node key.
+        assert node["id"] != node_before["id"] and node["node_key"] != node_before["node_key"]
+        assert not [n for n in server_nodes(server) if n["id"] == node_before["id"]]
+        assert len(server_nodes(server)) == 2
+    finally:
+        # Back as the inventory says, for the tests after this one and for a re-run of verify.
+        stats, failures, output = join(c1.name, tailscale_reregister=True)
+        assert failures == []
+    assert c1.status()["Self"]["Tags"] == ["tag:web"]
+
+
+def test_absent_deletes_the_node_and_logs_out_and_a_rejoin_works(server, c1, c2, join):
+    node_key = c2.status()["Self"]["PublicKey"]
+    assert node_by_key(server, node_key) is not None
+    stats, failures, output = join(c2.name, tailscale_state="absent")
+    assert failures == [] and stats[c2.name]["changed"] > 0
+    assert node_by_key(server, node_key) is None
+    assert [n["given_name"] for n in server_nodes(server)] == ["web-one"]
+    assert c2.status()["BackendState"] == "NeedsLogin"
+    assert c2.prefs()["LoggedOut"] is True
+    # Its peer no longer sees it.
+    assert c1.peer_names() == []
+
+    stats, failures, output = join(c2.name, tailscale_state="absent")
+    assert failures == [] and stats[c2.name]["changed"] == 0
+
+    # Enrolled again, with a key of its own.
+    keys_before = len(server_keys(server))
+    stats, failures, output = join(c2.name)
+    assert failures == [] and stats[c2.name]["changed"] > 0
+    assert c2.status()["BackendState"] == "Running"
+    assert len(server_keys(server)) == keys_before + 1
+    assert "hs-join-c2" in c1.peer_names()
