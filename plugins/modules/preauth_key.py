@@ -286,9 +286,8 @@ def main():
     argument_spec.update(COMMON_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
-        mutually_exclusive=[("keys", "user"), ("keys", "tags"), ("keys", "id"), ("id", "user"), ("id", "tags"), ("fresh", "keys"),
-                            ("all", "user"), ("all", "tags"), ("all", "id"), ("all", "keys")],
-        required_if=[("state", "absent", ("user", "tags", "id", "keys", "all"), True), ("fresh", True, ("user", "tags"), True)],
+        mutually_exclusive=[("keys", "user"), ("keys", "tags"), ("keys", "id"), ("id", "user"), ("id", "tags"), ("fresh", "keys")],
+        required_if=[("fresh", True, ("user", "tags"), True)],
         supports_check_mode=True,
     )
     params = module.params
@@ -299,6 +298,13 @@ def main():
             module.fail_json(msg="id %d selects a key to revoke: it needs state=absent" % params["id"])
     if params["fresh"] and params["state"] != "present":
         module.fail_json(msg="fresh=true mints a key: it needs state=present")
+    # Checked here, not by mutually_exclusive, so that all=false goes with anything.
+    selectors = [name for name in ("user", "tags", "id", "keys") if params[name] is not None]
+    if params["all"] and selectors:
+        module.fail_json(msg="parameters are mutually exclusive: all=true revokes every key, and %s selects some"
+                         % ", ".join(selectors))
+    if params["state"] == "absent" and not params["all"] and not selectors:
+        module.fail_json(msg="state=absent needs one of user, tags, id, keys, or all=true: which keys to revoke")
     if params["all"] and params["state"] != "absent":
         module.fail_json(msg="all=true revokes every key: it needs state=absent")
     if params["delete"] and params["state"] != "absent":

@@ -110,7 +110,8 @@ def test_list_form_reconciles_with_one_listing_and_writes_secrets_to_a_private_f
     ({"reusable": True}, ["user, tags"]),
     ({"keys": [{"user": "alice", "colour": "red"}]}, ["colour"]),
     ({"all": True}, ["all=true", "state=absent"]),
-    ({"all": True, "user": "alice", "state": "absent"}, ["mutually exclusive"]),
+    ({"all": True, "user": "alice", "state": "absent"}, ["mutually exclusive", "user"]),
+    ({"state": "absent"}, ["state=absent needs", "all=true"]),
 ])
 def test_bad_input_is_refused_naming_the_value_and_changes_nothing(headscale, args, words):
     before = keys(headscale)
@@ -138,3 +139,6 @@ def test_absent_all_revokes_every_key_whoever_owns_it(headscale, tmp_path):
     assert not usable_ids(headscale)
     again, out = headscale.module("preauth_key", state="absent", all=True)
     assert not again["changed"], out
+    # all=false is the default, so it goes with any selector (as the incident playbook passes it).
+    by_user, out = headscale.module("preauth_key", state="absent", all=False, user="alice")
+    assert not by_user.get("failed") and not by_user["changed"], out
