@@ -65,9 +65,6 @@ def test_the_incident_playbook_revokes_every_key_of_a_user(host, clients, mint, 
     assert "result=ok command='preauthkeys create" in trail
     journal = host.check_output("journalctl --no-pager -o cat")
     assert not [key for key in leaked if key in journal]
-    # The refused attempts are visible in headscale's own log, as docs/operations.md says to watch.
-    refusals = host.check_output("journalctl -u headscale.service --no-pager -o cat -g 'code=401'")
-    assert "authkey expired" in refusals, refusals[-2000:]
     refused, failures = playbook("revoke_preauth_keys")
     assert refused["failures"] == 1 and "exactly one of" in failures[-1], failures
 
