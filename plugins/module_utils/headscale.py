@@ -20,6 +20,7 @@ import os
 import pwd
 import re
 import syslog
+import tempfile
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -101,6 +102,26 @@ def write_audit(line):
     syslog.openlog(AUDIT_IDENTIFIER, syslog.LOG_PID, syslog.LOG_AUTH)
     syslog.syslog(syslog.LOG_NOTICE, line)
     syslog.closelog()
+
+
+def read_private_json(path):
+    """A state file the modules keep on the server host; None when it does not exist yet."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as state:
+        return json.load(state)
+
+
+def write_private_json(path, data):
+    """Replace PATH atomically with DATA as JSON, readable by root only (directory 0700 if new)."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(dir=directory)
+    with os.fdopen(fd, "w") as state:
+        json.dump(data, state, indent=1, sort_keys=True)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
 
 
 def parse_timestamp(value):

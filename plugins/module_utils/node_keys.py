@@ -26,10 +26,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
-import os
 import re
-import tempfile
 
 from ansible.module_utils.common.text.converters import to_native
 
@@ -40,7 +37,12 @@ try:
 except ImportError:  # a minimal Debian has no python3-yaml
     HAS_YAML = False
 
-from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import iso, parse_timestamp
+from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import (
+    iso,
+    parse_timestamp,
+    read_private_json,
+    write_private_json,
+)
 
 # headscale's durations (prometheus model.ParseDuration): 90d, 12h, 1h30m, 2w.
 _DURATION_RE = re.compile(r"^(?:\d+(?:y|w|d|h|ms|m|s))+$")
@@ -100,10 +102,7 @@ class KeyLedger(object):
 
     def __init__(self, path):
         self.path = path
-        self.entries = {}
-        if os.path.exists(path):
-            with open(path) as ledger:
-                self.entries = json.load(ledger).get("nodes", {})
+        self.entries = (read_private_json(path) or {}).get("nodes", {})
 
     def get(self, node_id):
         return self.entries.get(str(node_id))
@@ -114,14 +113,7 @@ class KeyLedger(object):
         return changed
 
     def save(self):
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
-        fd, tmp = tempfile.mkstemp(dir=directory)
-        with os.fdopen(fd, "w") as ledger:
-            json.dump(dict(nodes=self.entries), ledger, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, self.path)
+        write_private_json(self.path, dict(nodes=self.entries))
 
 
 def key_issued_at(node, now, node_expiry_seconds, ledger_entry):

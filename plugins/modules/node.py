@@ -138,10 +138,7 @@ cli_calls:
   sample: 3
 """
 
-import json
-import os
 import re
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -151,7 +148,9 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import
     HeadscaleError,
     fail_from_error,
     iso,
+    read_private_json,
     utcnow,
+    write_private_json,
 )
 
 NODE_KEY_RE = re.compile(r"^(nodekey:)?[0-9a-f]{64}$")
@@ -167,20 +166,10 @@ class Registry(object):
 
     def __init__(self, path):
         self.path = path
-        self.data = {}
-        if os.path.exists(path):
-            with open(path) as f:
-                self.data = json.load(f)
+        self.data = read_private_json(path) or {}
 
     def save(self):
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o700)
-        fd, tmp = tempfile.mkstemp(dir=directory)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.data, f, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, self.path)
+        write_private_json(self.path, self.data)
 
 
 class NodeModule(object):
