@@ -4,8 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 # Bump when the package list changes, so stale images are not reused.
-IMAGE_REVISION=1
-PACKAGES=systemd,systemd-sysv,dbus,python3,iproute2,ca-certificates,procps,curl,sqlite3
+IMAGE_REVISION=2
+# nginx and openssl: the proxy role's TLS front end and its lab CA (no apt in tests).
+PACKAGES=systemd,systemd-sysv,dbus,python3,iproute2,ca-certificates,procps,curl,sqlite3,nginx,openssl
 
 for suite in $DEBIAN_SUITES; do
   image="tailnet-headscale/debian-systemd:$suite-r$IMAGE_REVISION"
@@ -19,6 +20,10 @@ for suite in $DEBIAN_SUITES; do
     > "$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; die "debootstrap $suite failed"; }
   # Images are thrown away after each test: no apt lists or caches needed.
   as_root rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
+  # A fresh Debian nginx starts at boot with a default site on :80; only the
+  # proxy role may turn it on, so the other scenarios see no stray listener.
+  as_root rm -f "$rootfs"/etc/systemd/system/multi-user.target.wants/nginx.service \
+    "$rootfs"/etc/nginx/sites-enabled/default
   as_root tar -C "$rootfs" -c . | docker import -c 'CMD ["/sbin/init"]' - "$image" >/dev/null
   as_root rm -rf "$rootfs" "$rootfs.log"
   log "built $image"
