@@ -20,7 +20,12 @@ description:
     stranger's device. Approvals are recorded in O(registrations_file), so re-running the same
     approval reports C(changed=false).
   - V(rejected) turns a pending registration down (headscale 0.29 and later).
-  - V(present) applies O(rename_to), O(tags) and O(approved_routes) to an existing node.
+  - V(present) applies O(rename_to), O(tags) and O(approved_routes) to an existing node. With
+    O(expected_node_key), the node's key is checked first and nothing changes on a mismatch.
+  - Approval of a node that registered with a quarantine pre-auth key (see the server role's
+    C(headscale_quarantine_tag)): O(state=present) with O(quarantine_tag), O(expected_node_key) and the
+    O(tags) the node should carry instead. The quarantine tag is replaced only when the node's key is
+    the one its owner reported out of band.
   - V(expired) expires the node's key - the device must re-authenticate, and comes back with a new
     node key but the same node ID and addresses.
   - V(absent) deletes the node.
@@ -48,6 +53,15 @@ options:
     description:
       - The node key the device owner reported out of band (C(Self.PublicKey) of
         C(tailscale status --json)), with or without the C(nodekey:) prefix.
+      - With O(state=registered), a node presenting another key is removed again; with
+        O(state=present), the task fails before changing anything.
+    type: str
+  quarantine_tag:
+    description:
+      - Release a node from quarantine (O(state=present)). Needs O(expected_node_key) and O(tags);
+        O(tags) replace the node's tags, so they must not include this tag.
+      - A node that carries neither this tag nor O(tags) is refused, so an approval cannot retag a
+        node that was never quarantined.
     type: str
   id:
     description: Select an existing node by its ID.
@@ -95,6 +109,15 @@ EXAMPLES = r"""
     name: db1
     tags: [tag:server]
     approved_routes: [10.20.0.0/24]
+
+# The server joined with a pre-auth key minted with tags [tag:quarantine]; its owner
+# read `tailscale status --json | jq -r .Self.PublicKey` on it and sent it over.
+- name: Release web3 from quarantine once its node key is verified
+  tailnet.headscale.node:
+    name: web3
+    quarantine_tag: tag:quarantine
+    expected_node_key: nodekey:9a1e...
+    tags: [tag:web]
 
 - name: Force a lost laptop to re-authenticate
   tailnet.headscale.node:
@@ -209,8 +232,19 @@ class NodeModule(object):
                 self.fail("auth_id is only used with state=registered or state=rejected")
         if p["state"] == "registered" and not p["user"]:
             self.fail("state=registered needs user: the owner of the node being approved")
-        if p["state"] != "present" and any(p[o] is not None for o in ("rename_to", "tags", "approved_routes")):
-            self.fail("rename_to, tags and approved_routes apply with state=present")
+        if p["state"] != "present" and any(p[o] is not None for o in ("rename_to", "tags", "approved_routes", "quarantine_tag")):
+            self.fail("rename_to, tags, approved_routes and quarantine_tag apply with state=present")
+        if p["state"] in ("expired", "absent") and p["expected_node_key"] is not None:
+            self.fail("expected_node_key applies with state=registered or state=present")
+        if p["quarantine_tag"] is not None:
+            if not p["quarantine_tag"].startswith("tag:") or len(p["quarantine_tag"]) <= 4:
+                self.fail("quarantine_tag %r must start with 'tag:', e.g. tag:quarantine" % p["quarantine_tag"])
+            if p["expected_node_key"] is None:
+                self.fail("quarantine_tag needs expected_node_key: the key the node's owner reported out of band")
+            if not p["tags"]:
+                self.fail("quarantine_tag needs tags: what the node carries once released")
+            if p["quarantine_tag"] in p["tags"]:
+                self.fail("tags %s include the quarantine tag %s" % (",".join(p["tags"]), p["quarantine_tag"]))
 
     def select(self, nodes):
         p = self.params
@@ -302,6 +336,13 @@ class NodeModule(object):
             if not self.module.check_mode:
                 node = self.client.expire_node(node["id"])
             return True, node
+        if p["expected_node_key"] is not None and node["node_key"] != normalize_node_key(p["expected_node_key"]):
+            self.fail("node key mismatch for node %d (%s): expected %s, it has %s; nothing was changed"
+                      % (node["id"], node["name"], normalize_node_key(p["expected_node_key"]), node["node_key"]))
+        wanted_tags = sorted(set(p["tags"] or []))
+        if p["quarantine_tag"] is not None and p["quarantine_tag"] not in node["tags"] and node["tags"] != wanted_tags:
+            self.fail("node %d (%s) is not in quarantine (tags: %s) and does not carry %s; nothing was changed"
+                      % (node["id"], node["name"], ",".join(node["tags"]) or "none", p["quarantine_tag"]))
         changed = False
         if p["rename_to"] is not None and p["rename_to"] != node["name"]:
             self.actions.append("rename node %d from %s to %s" % (node["id"], node["name"], p["rename_to"]))
@@ -309,7 +350,11 @@ class NodeModule(object):
             if not self.module.check_mode:
                 node = self.client.rename_node(node["id"], p["rename_to"])
         if p["tags"] is not None and sorted(set(p["tags"])) != node["tags"]:
-            self.actions.append("set tags of node %d to %s" % (node["id"], ",".join(sorted(set(p["tags"]))) or "none"))
+            if p["quarantine_tag"] in node["tags"]:
+                self.actions.append("release node %d (%s) from %s with tags %s"
+                                    % (node["id"], node["name"], p["quarantine_tag"], ",".join(wanted_tags)))
+            else:
+                self.actions.append("set tags of node %d to %s" % (node["id"], ",".join(wanted_tags) or "none"))
             changed = True
             if not self.module.check_mode:
                 node = self.client.tag_node(node["id"], sorted(set(p["tags"])))
@@ -352,6 +397,7 @@ def main():
         rename_to=dict(type="str"),
         tags=dict(type="list", elements="str"),
         approved_routes=dict(type="list", elements="str"),
+        quarantine_tag=dict(type="str"),
         registrations_file=dict(type="path", default="/var/lib/tailnet-headscale/registrations.json"),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)

@@ -25,6 +25,11 @@ def users(headscale):
     ({"id": 1, "name": "x", "state": "absent"}, ["exactly one", "id, name"]),
     ({"state": "registered", "auth_id": "AUTH", "user": "nina", "id": 3}, ["auth_id", "id"]),
     ({"name": "x", "state": "expired", "rename_to": "y"}, ["state=present"]),
+    ({"name": "x", "state": "absent", "expected_node_key": KEY}, ["expected_node_key", "state=present"]),
+    ({"name": "x", "quarantine_tag": "quarantine", "expected_node_key": KEY, "tags": ["tag:server"]}, ["'quarantine'", "tag:"]),
+    ({"name": "x", "quarantine_tag": "tag:ci", "tags": ["tag:server"]}, ["needs expected_node_key"]),
+    ({"name": "x", "quarantine_tag": "tag:ci", "expected_node_key": KEY}, ["needs tags"]),
+    ({"name": "x", "quarantine_tag": "tag:ci", "expected_node_key": KEY, "tags": ["tag:ci"]}, ["include the quarantine tag tag:ci"]),
 ])
 def test_bad_input_is_refused_naming_the_value_and_changes_nothing(headscale, tmp_path, args, words):
     args = dict(args, registrations_file=str(tmp_path / "reg.json"))
@@ -49,3 +54,51 @@ def test_stopped_server_fails_with_headscales_message(headscale, tmp_path):
                                                  registrations_file=str(tmp_path / "reg.json"))
     assert result.get("failed"), out
     assert "nodes list" in result["msg"]
+
+
+# Quarantine: tag:ci stands in for the quarantine tag (the test policy owns tag:ci and tag:server).
+@pytest.fixture
+def quarantined(headscale, tmp_path):
+    name = "q-%s" % tmp_path.name[-8:].lower().replace("_", "")
+    node = headscale.add_node(name, "nina")
+    result, out = headscale.module("node", id=node["id"], tags=["tag:ci"])
+    assert result["changed"], out
+    yield result["node"]
+    headscale.module("node", id=node["id"], state="absent")
+
+
+def release(headscale, node, key, check=False):
+    return headscale.module("node", check=check, diff=True, id=node["id"], quarantine_tag="tag:ci",
+                            expected_node_key=key, tags=["tag:server"])
+
+
+def test_quarantine_release_with_the_wrong_node_key_changes_nothing(headscale, quarantined):
+    result, out = release(headscale, quarantined, KEY)
+    assert result.get("failed"), out
+    assert "mismatch" in result["msg"] and KEY in result["msg"] and quarantined["node_key"] in result["msg"]
+    tags = next(n for n in headscale.state("nodes") if n["id"] == quarantined["id"])
+    assert "tag:ci" in str(tags), tags
+
+
+def test_quarantine_release_swaps_the_tag_once(headscale, quarantined):
+    result, out = release(headscale, quarantined, quarantined["node_key"], check=True)
+    assert result["changed"] and "release node" in result["actions"][0], out
+    result, out = release(headscale, quarantined, quarantined["node_key"])
+    assert result["changed"] and result["node"]["tags"] == ["tag:server"], out
+    assert result["diff"]["before"]["tags"] == ["tag:ci"]
+    result, out = release(headscale, quarantined, quarantined["node_key"].replace("nodekey:", ""))
+    assert not result["changed"] and result["node"]["tags"] == ["tag:server"], out
+
+
+def test_a_node_never_quarantined_is_not_retagged(headscale, tmp_path):
+    node = headscale.add_node("free-%s" % tmp_path.name[-6:].lower().replace("_", ""), "nina")
+    result, out = headscale.module("node", id=node["id"])
+    key = result["node"]["node_key"]
+    try:
+        result, out = headscale.module("node", id=node["id"], quarantine_tag="tag:ci",
+                                       expected_node_key=key, tags=["tag:server"])
+        assert result.get("failed") and "not in quarantine" in result["msg"], out
+        result, out = headscale.module("node", id=node["id"])
+        assert result["node"]["tags"] == [], out
+    finally:
+        headscale.module("node", id=node["id"], state="absent")
