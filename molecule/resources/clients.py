@@ -1,6 +1,7 @@
 """Real tailscale clients for the scenarios: each is a tailscaled in userspace
 networking under its own transient systemd unit, talking to headscale over
-the container's loopback."""
+the container's loopback (or, with login_server and server, to a headscale in
+another container)."""
 
 import json
 import os
@@ -14,17 +15,19 @@ LOGIN_SERVER = "http://127.0.0.1:8080"
 
 
 class Client:
-    def __init__(self, host, name):
+    def __init__(self, host, name, login_server=LOGIN_SERVER, server=None):
         self.host = host
         self.name = name
+        self.login_server = login_server
+        self.server = server or host
         self.socket = "/run/ts-%s.sock" % name
 
     def start(self):
         # A fresh device every time, even when a scenario's verify is re-run.
         self.host.run("systemctl stop up-%s ts-%s; rm -rf /var/lib/ts-%s" % (self.name, self.name, self.name))
-        for node in server_nodes(self.host):
+        for node in server_nodes(self.server):
             if node["name"] == self.name:
-                self.host.check_output("headscale nodes delete --identifier %s --force" % node["id"])
+                self.server.check_output("headscale nodes delete --identifier %s --force" % node["id"])
         self.host.check_output(
             # The container has only loopback: tell tailscaled the network is up anyway.
             "systemd-run --unit ts-%s --collect --setenv=TS_ASSUME_NETWORK_UP_FOR_TEST=true "
@@ -39,7 +42,7 @@ class Client:
 
     def up(self, key, *flags):
         return self.host.run("tailscale --socket=%s up --login-server=%s --authkey=%s --hostname=%s --timeout=30s %s"
-                             % (self.socket, LOGIN_SERVER, key, self.name, " ".join(flags)))
+                             % (self.socket, self.login_server, key, self.name, " ".join(flags)))
 
     def status(self):
         return json.loads(self.host.check_output("tailscale --socket=%s status --json" % self.socket))
@@ -53,7 +56,7 @@ class Client:
         self.host.check_output(
             "systemd-run --unit up-%s --collect -p StandardError=file:%s -p StandardOutput=file:%s "
             "/usr/local/bin/tailscale --socket=%s up --login-server=%s --hostname=%s --timeout=120s"
-            % (self.name, log, log, self.socket, LOGIN_SERVER, self.name))
+            % (self.name, log, log, self.socket, self.login_server, self.name))
         deadline = time.time() + 30
         while True:
             text = self.host.run("cat %s" % log).stdout
@@ -147,7 +150,9 @@ def playbook(host):
             output = json.loads(done.stdout)
         except ValueError:
             raise AssertionError("no JSON from ansible-playbook: %s %s" % (done.stdout[-2000:], done.stderr[-2000:]))
-        failures = [result.get("msg", "") for play in output["plays"] for task in play["tasks"]
+        # A failed command's (or validator's) own words are in stderr.
+        failures = [(result.get("msg", "") + " " + result.get("stderr", "")).strip()
+                    for play in output["plays"] for task in play["tasks"]
                     for result in task["hosts"].values() if result.get("failed") and not result.get("ignore_errors")]
         return output["stats"][host.backend.host], failures
 
