@@ -31,6 +31,7 @@ cat <<INFO
 headscale is running, hardened, in the lab container '$name':
   $(docker exec "$name" headscale version | head -n 1)
   health:  $(docker exec "$name" curl -fsS http://127.0.0.1:8080/health)
+  TLS:     $(docker exec "$name" curl -sS --cacert /etc/nginx/tailnet-headscale/lab-ca.crt --resolve headscale.lab.test:443:127.0.0.1 -o /dev/null -w 'HTTP %{http_code}' https://headscale.lab.test/health) from https://headscale.lab.test (nginx, lab CA /etc/nginx/tailnet-headscale/lab-ca.crt)
   unit:    $(docker exec "$name" systemctl is-active headscale.service), exposure $(docker exec "$name" systemd-analyze security --no-pager headscale.service | sed -n 's/.*Overall exposure level for [^:]*: //p')
 
 Use the CLI (root, or a member of headscale-admin, over /run/headscale/headscale.sock):
