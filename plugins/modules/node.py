@@ -23,8 +23,8 @@ description:
   - V(present) applies O(rename_to), O(tags) and O(approved_routes) to an existing node. With
     O(expected_node_key), the node's key is checked first and nothing changes on a mismatch.
   - Approval of a node that registered with a quarantine pre-auth key (see the server role's
-    C(headscale_quarantine_tag)): O(state=present) with O(quarantine_tag), O(expected_node_key) and the
-    O(tags) the node should carry instead. The quarantine tag is replaced only when the node's key is
+    C(headscale_quarantine_tag)) takes O(state=present) with O(quarantine_tag), O(expected_node_key) and
+    the O(tags) the node should carry instead. The quarantine tag is replaced only when the node's key is
     the one its owner reported out of band.
   - V(expired) expires the node's key - the device must re-authenticate, and comes back with a new
     node key but the same node ID and addresses.

@@ -26,8 +26,8 @@ def refused(result):
 STARTED = time.time()
 
 
-def test_brute_force_is_rate_limited_while_a_valid_client_joins(server, attacker_host, newcomer_host,
-                                                               start_client, mint_key):
+def test_brute_force_is_rate_limited_while_a_valid_client_joins(
+        server, attacker_host, newcomer_host, start_client, mint_key):
     since = time.time() - 1
     # Each guess is a new control connection: the Noise upgrade a tailscale login opens
     # (headscale answers 101 before reading the handshake, hence the short timeout).
@@ -77,8 +77,12 @@ def test_registration_attempts_are_in_the_audit_trail(server):
     newcomer = ADDRESSES["hs-sec-newcomer"]
     record = "event=registration-request remote=%s path=/machine/register" % newcomer
     burst = "event=registration-burst remote=%s" % newcomer
-    trail = wait_for(lambda: (lambda text: text if burst in text else None)(journal(server, "tailnet-headscale", STARTED)),
-                     what=burst)
+
+    def trail_with_burst():
+        text = journal(server, "tailnet-headscale", STARTED)
+        return text if burst in text else None
+
+    trail = wait_for(trail_with_burst, what=burst)
     # The legitimate join, the reused key and the expired key.
     assert trail.count(record) >= 3, trail
     assert "hskey-auth" not in trail

@@ -48,8 +48,12 @@ def test_approved_node_reaches_its_peer(server, quarantined, peer, playbook):
     assert failures == [] and stats["changed"] == 1, failures
     assert node_named(server, "newcomer-q")["tags"] == ["tag:web"]
     wait_for(lambda: quarantined.status().get("Peer"), what="the peer to show up")
-    result = wait_for(lambda: (lambda r: r if "HTTP/1.0 200" in r.stdout else None)(fetch_from(quarantined, peer)),
-                      what="an HTTP answer from the peer")
+
+    def answered():
+        result = fetch_from(quarantined, peer)
+        return result if "HTTP/1.0 200" in result.stdout else None
+
+    result = wait_for(answered, what="an HTTP answer from the peer")
     assert "Directory listing" in result.stdout
     # Approving again changes nothing.
     stats, failures = release(playbook, quarantined.node_key())
