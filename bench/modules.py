@@ -13,6 +13,7 @@ timed no-change run), round-robin, so noise falls on every N alike.
 Runs a real headscale as a plain process on loopback (tests/integration/conftest.py)."""
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -131,6 +132,7 @@ def main():
         table = scaling(counted, server.dir)
     finally:
         server.stop()
+        shutil.rmtree(server.dir, ignore_errors=True)  # it holds the minted keys' secrets
 
     lo, hi = NS[0], NS[-1]
     figures = [figure("module call / raw `ansible -m command`", mod / raw, "<= 1.30", mod / raw <= 1.3,

@@ -11,7 +11,7 @@ import sys
 from common import RESULTS, load_all
 
 EXPECTED = ["server", "upgrade", "modules"]
-PLOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "bench-scaling.png")
+PLOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "bench-scaling.png"))
 
 
 def summary(results):
