@@ -39,10 +39,19 @@ score() { docker exec "$name" systemd-analyze security --no-pager "$1" | sed -n 
 ours="$(score headscale.service)"
 official="$(score headscale-official.service)"
 
-python3 - "$fresh" "$fresh_changed" "$rerun" "$rerun_changed" "$ours" "$official" <<'PY'
+python3 - "$REPO_ROOT/bench" "$fresh" "$fresh_changed" "$rerun" "$rerun_changed" "$ours" "$official" <<'PY'
 import sys
-fresh, fresh_changed, rerun, rerun_changed, ours, official = sys.argv[1:]
+sys.path.insert(0, sys.argv[1])
+from common import figure, save
+fresh, fresh_changed, rerun, rerun_changed, ours, official = sys.argv[2:]
 ratio = float(rerun) / float(fresh)
+save("server", "server role (Debian 12 container)", [
+    figure("idempotent rerun / fresh converge", ratio, "<= 0.30", ratio <= 0.30,
+           f"{float(rerun):.1f} s (changed={rerun_changed}) vs {float(fresh):.1f} s (changed={fresh_changed})"),
+    figure("systemd-analyze security exposure, our unit vs official", f"{float(ours):.1f} vs {float(official):.1f}",
+           "ours lower", float(ours) < float(official), "PrivateUsers off in containers"),
+], fresh_s=float(fresh), rerun_s=float(rerun), fresh_changed=int(fresh_changed), rerun_changed=int(rerun_changed),
+   exposure_ours=float(ours), exposure_official=float(official))
 print("server role benchmark (Debian 12 container, same run)")
 print(f"  fresh converge        {float(fresh):6.1f} s   changed={fresh_changed}")
 print(f"  idempotent rerun      {float(rerun):6.1f} s   changed={rerun_changed}")
