@@ -26,6 +26,9 @@ lint:
 	yamllint --strict .
 	ansible-lint --profile production
 	python3 scripts/check-argument-specs.py
+	antsibull-changelog lint
+	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
+	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst
 
 sanity:
 	$(ENV)
