@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV = eval "$$(scripts/testbed-env.sh)"
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: demo test setup lint sanity units integration molecule bench clean-demo
+.PHONY: demo test setup lint sanity units integration galaxy molecule bench clean-demo
 
 ## demo: build what is needed, start the lab container, run site.yml against it
 demo: setup
@@ -13,7 +13,7 @@ demo: setup
 	scripts/demo.sh
 
 ## test: the whole suite (what CI runs)
-test: setup lint sanity units integration molecule
+test: setup lint sanity units integration galaxy molecule
 
 setup:
 	scripts/host-setup.sh
@@ -42,6 +42,11 @@ units:
 integration:
 	$(ENV)
 	python3 -m pytest -q -p no:cacheprovider tests/integration
+
+## galaxy: build the tarball, install it into an empty path, run site.yml and a module from it
+galaxy:
+	$(ENV)
+	scripts/galaxy-test.sh
 
 molecule:
 	$(ENV)
