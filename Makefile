@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV = eval "$$(scripts/testbed-env.sh)"
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: demo test setup lint sanity units integration galaxy molecule bench clean-demo
+.PHONY: demo test setup lint docs sanity units integration galaxy molecule bench clean-demo
 
 ## demo: build what is needed, start the lab container, run site.yml against it
 demo: setup
@@ -26,9 +26,15 @@ lint:
 	yamllint --strict .
 	ansible-lint --profile production
 	python3 scripts/check-argument-specs.py
+	python3 scripts/gen-docs.py --check
 	antsibull-changelog lint
 	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst
+
+## docs: regenerate docs/reference from the modules' docs and the roles' argument_specs
+docs:
+	$(ENV)
+	python3 scripts/gen-docs.py
 
 sanity:
 	$(ENV)
