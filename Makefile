@@ -27,6 +27,7 @@ lint:
 	ansible-lint --profile production
 	python3 scripts/check-argument-specs.py
 	python3 scripts/gen-docs.py --check
+	python3 scripts/check-doc-tests.py
 	antsibull-changelog lint
 	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst
