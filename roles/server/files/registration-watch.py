@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # tailnet.headscale: audit records for headscale's registration requests.
 #
 # headscale (0.29) logs every request inside the Noise channel at info level
