@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Server role benchmark (issue: fresh converge vs idempotent rerun, exposure).
+# Server role benchmark (fresh converge vs idempotent rerun, exposure; and the
+# same for site.yml with the TLS proxy on the host, reported without a goal).
 # Prints figures; asserts nothing. Goals: rerun/fresh <= 0.30, our unit's
 # exposure strictly lower than the official unit's in the same container.
 # Run through `make bench` (it builds what is needed and sets the env).
@@ -12,17 +13,28 @@ cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 cleanup; work="$(mktemp -d)"
 
-docker run -d --name "$name" --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
-  --security-opt apparmor=unconfined --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-  --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$image" /sbin/init >/dev/null
-docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
+start_container() {  # a fresh Debian 12 systemd container, nothing installed yet
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  docker run -d --name "$name" --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
+    --security-opt apparmor=unconfined --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+    --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$image" /sbin/init >/dev/null
+  docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
+}
 
-sed "s/tailnet-headscale-demo:/$name:/" "$REPO_ROOT/lab/inventory.yml" > "$work/inventory.yml"
+# The lab inventory (server and TLS proxy on one host), and the same without
+# the proxy: the goal is the server role's, the proxy's figure is reported beside it.
+sed "s/tailnet-headscale-demo:/$name:/" "$REPO_ROOT/lab/inventory.yml" > "$work/site.yml"
+python3 - "$work/site.yml" "$work/server.yml" <<'PY'
+import sys, yaml
+inventory = yaml.safe_load(open(sys.argv[1]))
+del inventory["all"]["children"]["headscale_proxy"]
+yaml.safe_dump(inventory, open(sys.argv[2], "w"))
+PY
 
-converge() {  # prints "seconds changed"
+converge() {  # converge INVENTORY; prints "seconds changed"
   local start end
   start="$(date +%s.%N)"
-  ansible-playbook -i "$work/inventory.yml" tailnet.headscale.site > "$work/run.log" 2>&1 \
+  ansible-playbook -i "$1" tailnet.headscale.site > "$work/run.log" 2>&1 \
     || { tail -n 30 "$work/run.log" >&2; die "converge failed"; }
   end="$(date +%s.%N)"
   local changed
@@ -30,8 +42,13 @@ converge() {  # prints "seconds changed"
   echo "$(python3 -c "print(f'{$end - $start:.1f}')") $changed"
 }
 
-read -r fresh fresh_changed < <(converge)
-read -r rerun rerun_changed < <(converge)
+start_container
+read -r site_fresh site_fresh_changed < <(converge "$work/site.yml")
+read -r site_rerun site_rerun_changed < <(converge "$work/site.yml")
+
+start_container
+read -r fresh fresh_changed < <(converge "$work/server.yml")
+read -r rerun rerun_changed < <(converge "$work/server.yml")
 
 docker cp "$REPO_ROOT/molecule/resources/headscale-official.service" "$name:/etc/systemd/system/headscale-official.service"
 docker exec "$name" systemctl daemon-reload
@@ -39,19 +56,26 @@ score() { docker exec "$name" systemd-analyze security --no-pager "$1" | sed -n 
 ours="$(score headscale.service)"
 official="$(score headscale-official.service)"
 
-python3 - "$REPO_ROOT/bench" "$fresh" "$fresh_changed" "$rerun" "$rerun_changed" "$ours" "$official" <<'PY'
+python3 - "$REPO_ROOT/bench" "$fresh" "$fresh_changed" "$rerun" "$rerun_changed" "$ours" "$official" \
+  "$site_fresh" "$site_fresh_changed" "$site_rerun" "$site_rerun_changed" <<'PY'
 import sys
 sys.path.insert(0, sys.argv[1])
 from common import figure, save
-fresh, fresh_changed, rerun, rerun_changed, ours, official = sys.argv[2:]
+(fresh, fresh_changed, rerun, rerun_changed, ours, official,
+ site_fresh, site_fresh_changed, site_rerun, site_rerun_changed) = sys.argv[2:]
 ratio = float(rerun) / float(fresh)
+site_ratio = float(site_rerun) / float(site_fresh)
 save("server", "server role (Debian 12 container)", [
     figure("idempotent rerun / fresh converge", ratio, "<= 0.30", ratio <= 0.30,
            f"{float(rerun):.1f} s (changed={rerun_changed}) vs {float(fresh):.1f} s (changed={fresh_changed})"),
     figure("systemd-analyze security exposure, our unit vs official", f"{float(ours):.1f} vs {float(official):.1f}",
            "ours lower", float(ours) < float(official), "PrivateUsers off in containers"),
+    figure("site.yml with the TLS proxy on the same host: rerun / fresh", site_ratio, "", None,
+           f"{float(site_rerun):.1f} s (changed={site_rerun_changed}) vs {float(site_fresh):.1f} s (changed={site_fresh_changed})"),
 ], fresh_s=float(fresh), rerun_s=float(rerun), fresh_changed=int(fresh_changed), rerun_changed=int(rerun_changed),
-   exposure_ours=float(ours), exposure_official=float(official))
+   exposure_ours=float(ours), exposure_official=float(official),
+   site_fresh_s=float(site_fresh), site_rerun_s=float(site_rerun),
+   site_fresh_changed=int(site_fresh_changed), site_rerun_changed=int(site_rerun_changed))
 print("server role benchmark (Debian 12 container, same run)")
 print(f"  fresh converge        {float(fresh):6.1f} s   changed={fresh_changed}")
 print(f"  idempotent rerun      {float(rerun):6.1f} s   changed={rerun_changed}")
@@ -59,4 +83,8 @@ print(f"  rerun / fresh         {ratio:6.2f}     goal <= 0.30  {'met' if ratio <
 print(f"  exposure, our unit    {float(ours):6.1f}")
 print(f"  exposure, official    {float(official):6.1f}     goal: ours lower  {'met' if float(ours) < float(official) else 'MISSED'}")
 print("  (PrivateUsers is off in containers; on a real host our unit scores lower still)")
+print("site.yml with the TLS proxy on the same host (another fresh container, same run)")
+print(f"  fresh converge        {float(site_fresh):6.1f} s   changed={site_fresh_changed}")
+print(f"  idempotent rerun      {float(site_rerun):6.1f} s   changed={site_rerun_changed}")
+print(f"  rerun / fresh         {site_ratio:6.2f}     (no goal: the proxy role has no fast path yet)")
 PY
