@@ -89,10 +89,39 @@ def changes_server(args):
     return not any(words[:len(command)] == command for command in _READ_ONLY_COMMANDS)
 
 
+# The flag naming the object a command acts on, and what that object is
+# ("users destroy --identifier 3" acts on user:3).
+_TARGET_FLAGS = (("--identifier", None), ("--id", "preauthkey"), ("--auth-id", "registration"),
+                 ("--key", "registration"), ("--user", "user"), ("--tags", "tags"))
+
+
+def audit_action_target(args):
+    """What a command does and to what, as an admin would filter for them:
+    ("nodes.delete", "node:5"), ("users.create", "user:alice"), ("policy.set", "policy")."""
+    args = [to_native(a) for a in args]
+    words = []
+    for arg in args:
+        if arg.startswith("-"):
+            break
+        words.append(arg)
+    noun = words[0] if words else ""
+    kind = {"users": "user", "nodes": "node", "preauthkeys": "preauthkey", "apikeys": "apikey"}.get(noun, noun)
+    action = ".".join(words[:2])
+    for flag, flag_kind in _TARGET_FLAGS:
+        if flag in args[:-1]:
+            return action, "%s:%s" % (flag_kind or kind, args[args.index(flag) + 1])
+    if len(words) > 2:  # "users create alice"
+        return action, "%s:%s" % (kind, words[2])
+    return action, kind
+
+
 def audit_line(module_name, args, outcome, detail=None):
-    """One audit record: module, who ran it, the (redacted) command and its outcome."""
+    """One audit record: module, who ran it, the action and its target, the
+    (redacted) command and its outcome."""
     who = os.environ.get("SUDO_USER") or pwd.getpwuid(os.getuid()).pw_name
-    line = "module=%s by=%s result=%s command=%r" % (module_name, who, outcome, redact(" ".join(to_native(a) for a in args)))
+    action, target = audit_action_target(args)
+    line = "module=%s by=%s action=%s target=%s result=%s command=%r" % (
+        module_name, who, action, redact(target), outcome, redact(" ".join(to_native(a) for a in args)))
     if detail:
         line += " error=%r" % redact(detail)[:300]
     return line

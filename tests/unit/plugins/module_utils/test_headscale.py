@@ -223,8 +223,30 @@ def test_every_change_is_audited_with_its_outcome_and_reads_are_not(audit_log):
         client.create_user("alice")
     assert len(audit_log) == 2, audit_log
     assert audit_log[0].startswith("module=tailnet.headscale.user by=")
-    assert "result=ok command='nodes expire --identifier 4'" in audit_log[0]
-    assert "result=failed command='users create alice' error='user already exists'" in audit_log[1]
+    assert "action=nodes.expire target=node:4 result=ok command='nodes expire --identifier 4'" in audit_log[0]
+    assert ("action=users.create target=user:alice result=failed command='users create alice'"
+            " error='user already exists'") in audit_log[1]
+
+
+@pytest.mark.parametrize("args, action, target", [
+    (["users", "create", "alice", "--display-name", "Alice"], "users.create", "user:alice"),
+    (["users", "destroy", "--identifier", "3"], "users.destroy", "user:3"),
+    (["users", "rename", "--identifier", "3", "--new-name", "bob"], "users.rename", "user:3"),
+    (["preauthkeys", "create", "--expiration", "1h", "--user", "2", "--reusable"], "preauthkeys.create", "user:2"),
+    (["preauthkeys", "create", "--expiration", "1h", "--tags", "tag:web"], "preauthkeys.create", "tags:tag:web"),
+    (["preauthkeys", "expire", "--id", "7"], "preauthkeys.expire", "preauthkey:7"),
+    (["auth", "register", "--auth-id", "hskey-authreq-abc", "--user", "alice"], "auth.register",
+     "registration:hskey-authreq-abc"),
+    (["nodes", "register", "--key", "abc", "--user", "alice"], "nodes.register", "registration:abc"),
+    (["nodes", "rename", "--identifier", "5", "web-two"], "nodes.rename", "node:5"),
+    (["nodes", "delete", "--identifier", "5"], "nodes.delete", "node:5"),
+    (["policy", "set", "--file", "/etc/headscale/policy.hujson"], "policy.set", "policy"),
+])
+def test_each_audit_record_names_the_action_and_its_target(audit_log, args, action, target):
+    module = FakeModule({" ".join(args[:2]): (0, "{}", "")})
+    module._name = "tailnet.headscale.node"
+    hs.HeadscaleClient(module).run(*args)
+    assert " action=%s target=%s result=ok " % (action, target) in audit_log[0], audit_log
 
 
 @pytest.mark.parametrize("version", VERSIONS)
