@@ -62,11 +62,16 @@ galaxy:
 	$(ENV)
 	scripts/galaxy-test.sh
 
+## molecule: every scenario; security once more with its server and proxy on Debian 13
 molecule:
 	$(ENV)
 	for s in $(MOLECULE_SCENARIOS); do
 	  echo "==> molecule test -s $$s"
 	  molecule test -s "$$s"
+	  if [ "$$s" = security ]; then
+	    echo "==> molecule test -s security (server and proxy on Debian 13)"
+	    TAILNET_SECURITY_SERVER_IMAGE="$$TAILNET_IMAGE_TRIXIE" molecule test -s security
+	  fi
 	done
 
 ## bench: every benchmark, then one summary of all figures vs their goals and the scaling plot
