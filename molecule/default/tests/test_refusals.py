@@ -6,9 +6,13 @@ import re
 import subprocess
 
 import pytest
+import yaml
 
 SCENARIO_DIR = os.path.join(os.path.dirname(__file__), "..")
 VERSION = os.environ["TAILNET_HEADSCALE_VERSION"]
+with open(os.path.join(SCENARIO_DIR, "..", "..", "roles", "server", "defaults", "main.yml")) as _defaults:
+    # The sha256 the collection pins for this release's amd64 binary.
+    PINNED_SHA256 = yaml.safe_load(_defaults)["headscale_release_checksums"][VERSION]["amd64"]
 
 # case -> words the refusal message must contain (the bad value, and the fix)
 EXPECTED = {
@@ -23,6 +27,8 @@ EXPECTED = {
     "base_domain_contains_server": ["lab.test", "headscale.lab.test"],
     "malformed_node_expiry": ["ninety days"],
     "checksum_mismatch": ["checksum mismatch", "0" * 64],
+    "retagged_release": ["did not match", PINNED_SHA256, "Nothing was changed on the host"],
+    "malformed_release_pin": ["headscale_release_checksums", "0.29.3/amd64='not-a-sha'"],
     "config_rejected_by_headscale": ["not-a-prefix"],
     "policy_rejected_by_headscale": ["bogus"],
 }
@@ -36,15 +42,17 @@ SNAPSHOT = (
 
 
 @pytest.fixture(scope="module")
-def refusals(tmp_path_factory, host):
+def refusals(tmp_path_factory, host, local_release):
     """Run every refusal case once on this host, snapshotting the host around it."""
+    # retagged_release needs a binary other than the official one: the local build.
+    assert os.environ["TAILNET_HEADSCALE_BINARY_SHA256"] != PINNED_SHA256
     name = host.backend.host
     before = host.check_output(SNAPSHOT)
     results_dir = tmp_path_factory.mktemp("refusals")
     run = subprocess.run(
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name,
          os.path.join(SCENARIO_DIR, "refusals.yml")],
-        env={**os.environ, "REFUSAL_RESULTS_DIR": str(results_dir)},
+        env={**os.environ, "REFUSAL_RESULTS_DIR": str(results_dir), "REFUSAL_RELEASE_URL": local_release},
         capture_output=True, text=True, check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
