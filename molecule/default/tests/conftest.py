@@ -10,6 +10,21 @@ import pytest
 
 VERSION = os.environ["TAILNET_HEADSCALE_VERSION"]
 
+# What a run that must change nothing leaves exactly as it was: every managed
+# file's checksum, the binary switch, and the running process.
+HOST_STATE = (
+    "sha256sum /etc/headscale/config.yaml /etc/headscale/policy.json "
+    "/etc/systemd/system/headscale.service /usr/local/lib/headscale/*; "
+    "readlink /usr/local/bin/headscale; "
+    "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service"
+)
+
+
+@pytest.fixture(scope="module")
+def host_state(host):
+    """Call it before and after a run and compare (HOST_STATE)."""
+    return lambda: host.check_output(HOST_STATE)
+
 
 @pytest.fixture(scope="module")
 def local_release(tmp_path_factory):

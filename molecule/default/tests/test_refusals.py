@@ -33,21 +33,13 @@ EXPECTED = {
     "policy_rejected_by_headscale": ["bogus"],
 }
 
-SNAPSHOT = (
-    "sha256sum /etc/headscale/config.yaml /etc/headscale/policy.json "
-    "/etc/systemd/system/headscale.service /usr/local/lib/headscale/*; "
-    "readlink /usr/local/bin/headscale; "
-    "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service"
-)
-
-
 @pytest.fixture(scope="module")
-def refusals(tmp_path_factory, host, local_release):
+def refusals(tmp_path_factory, host, host_state, local_release):
     """Run every refusal case once on this host, snapshotting the host around it."""
     # retagged_release needs a binary other than the official one: the local build.
     assert os.environ["TAILNET_HEADSCALE_BINARY_SHA256"] != PINNED_SHA256
     name = host.backend.host
-    before = host.check_output(SNAPSHOT)
+    before = host_state()
     results_dir = tmp_path_factory.mktemp("refusals")
     run = subprocess.run(
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name,
@@ -56,7 +48,7 @@ def refusals(tmp_path_factory, host, local_release):
         capture_output=True, text=True, check=False,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    after = host.check_output(SNAPSHOT)
+    after = host_state()
     return before, after, json.loads((results_dir / f"{name}.json").read_text())
 
 

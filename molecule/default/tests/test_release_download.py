@@ -12,18 +12,15 @@ import pytest
 SCENARIO_DIR = os.path.join(os.path.dirname(__file__), "..")
 VERSION = os.environ["TAILNET_HEADSCALE_VERSION"]
 LOCAL_SHA256 = os.environ["TAILNET_HEADSCALE_BINARY_SHA256"]
-SNAPSHOT = (
-    "sha256sum /etc/headscale/config.yaml /usr/local/lib/headscale/*; readlink /usr/local/bin/headscale; "
-    "systemctl show -p MainPID -p InvocationID headscale.service"
-)
 
 
 @pytest.mark.parametrize("verified_by, checksums", [
     ("the release's checksums.txt", {}),
     ("the pin recorded for the version", {VERSION: {"amd64": LOCAL_SHA256, "arm64": LOCAL_SHA256}}),
 ])
-def test_the_release_download_is_verified_and_installs(host, local_release, tmp_path, verified_by, checksums):
-    before = host.check_output(SNAPSHOT)
+def test_the_release_download_is_verified_and_installs(host, host_state, local_release, tmp_path, verified_by,
+                                                       checksums):
+    before = host_state()
     run = subprocess.run(
         ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", host.backend.host,
          os.path.join(SCENARIO_DIR, "release_download.yml")],
@@ -34,4 +31,4 @@ def test_the_release_download_is_verified_and_installs(host, local_release, tmp_
     assert run.returncode == 0, verified_by + ": " + run.stdout[-3000:] + run.stderr[-2000:]
     downloaded = list(tmp_path.glob(VERSION + "/linux-*/headscale"))
     assert len(downloaded) == 1, downloaded
-    assert host.check_output(SNAPSHOT) == before
+    assert host_state() == before
