@@ -33,6 +33,7 @@ EXPECTED = {
     "policy_rejected_by_headscale": ["bogus"],
 }
 
+
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory, host, host_state, local_release):
     """Run every refusal case once on this host, snapshotting the host around it."""
