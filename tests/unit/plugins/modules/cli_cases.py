@@ -13,7 +13,7 @@ runs once per headscale version it names (both by default):
       - id: create a missing user
         input: {name: carol}            # the module's parameters
         check: false                    # check mode (default false)
-        now: "2026-11-22T06:30:00Z"     # what utcnow() returns (default NOW)
+        now: "2026-11-22T07:00:00Z"     # what utcnow() returns (default NOW)
         files:                          # state files the module reads, made in a
           registrations_file: {}        # temporary directory; the option points there
         run:                            # every CLI call the module must make, in order
@@ -25,8 +25,12 @@ runs once per headscale version it names (both by default):
           changed: true
           actions: [create user carol]
         warnings: []                    # module.warn() calls (compared when given)
-        files_after:                    # the state files after the run (subset)
+        files_after:                    # the state files after the run (subset; null: not written)
           registrations_file: {}
+        action: true                    # run the result through the module's action plugin too
+
+Where `action` is true, output is compared with what the action plugin makes
+of the module's result (the plugin gets it from a stubbed _execute_module).
 
 Any mapping in a case whose keys are all headscale versions is replaced by
 the value for the version being run (for example `cmd: {0.28.0: ..., 0.29.3:
@@ -44,6 +48,7 @@ import importlib
 import json
 import os
 import shlex
+from unittest import mock
 
 import pytest
 import yaml
@@ -57,9 +62,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "cases")
 FIXTURES = os.path.join(os.path.dirname(HERE), "module_utils", "fixtures")
 VERSIONS = ("0.28.0", "0.29.3")
-# Shortly after the fixtures were recorded (2026-11-22 06:07 and 06:10 UTC):
+# Ten minutes after the fixtures were recorded (2026-11-22, 06:47 and 06:50 UTC):
 # the keys they minted with a 1 h expiry are still valid then.
-NOW = "2026-11-22T06:30:00Z"
+NOW = "2026-11-22T07:00:00Z"
 BINARY = "/usr/bin/headscale"
 # Options whose value is a file the module reads or writes.
 FILE_OPTIONS = ("registrations_file", "ledger_file", "headscale_config", "secrets_file")
@@ -129,7 +134,7 @@ def load(module_name):
         assert case["id"] not in seen, "case id %r is used twice" % case["id"]
         seen.add(case["id"])
         unknown = set(case) - set(("id", "input", "check", "now", "files", "run", "output", "warnings",
-                                   "files_after", "versions", "binary_missing"))
+                                   "files_after", "versions", "binary_missing", "action"))
         assert not unknown, "case %r has unknown keys %s" % (case["id"], sorted(unknown))
         for version in case.get("versions", VERSIONS):
             resolved = for_version(case, version)
@@ -141,6 +146,8 @@ def load(module_name):
 def expected_calls(case, version, prefix):
     calls = []
     for step in case.get("run") or []:
+        unknown = set(step) - set(("cmd", "fixture", "rc", "out", "err"))
+        assert not unknown, "run step %r has unknown keys %s (a comma in a flow mapping?)" % (step.get("cmd"), sorted(unknown))
         argv = step["cmd"] if isinstance(step["cmd"], list) else shlex.split(step["cmd"])
         if "fixture" in step:
             rc, out, err = recorded(version, step["fixture"])
@@ -249,8 +256,32 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
     return result
 
 
+def run_action(module_name, case, result):
+    """What plugins/action/MODULE_NAME.py makes of the module's RESULT."""
+    plugin = importlib.import_module("ansible_collections.tailnet.headscale.plugins.action." + module_name)
+    task = mock.MagicMock()
+    task.args = dict(case.get("input") or {}, **result["_files"])
+    task.async_val = 0
+    task.check_mode = bool(case.get("check", False))
+    play_context = mock.MagicMock(check_mode=bool(case.get("check", False)))
+    action = plugin.ActionModule(task, mock.MagicMock(), play_context, loader=None, templar=None, shared_loader_obj=None)
+    calls = []
+
+    def execute_module(**kwargs):
+        calls.append(kwargs)
+        return dict((k, copy.deepcopy(v)) for k, v in result.items() if not k.startswith("_"))
+
+    action._execute_module = execute_module
+    out = action.run(task_vars={})
+    assert [c["module_name"] for c in calls] == ["tailnet.headscale." + module_name]
+    out.update((k, v) for k, v in result.items() if k.startswith("_"))
+    return out
+
+
 def check_case(module_name, case, version, monkeypatch, tmp_path):
     result = run_case(module_name, case, version, monkeypatch, tmp_path)
+    if case.get("action"):
+        result = run_action(module_name, case, result)
     output = case.get("output") or {}
     if not output.get("failed"):
         assert not result.get("failed"), "the module failed: %s" % result.get("msg")
@@ -265,7 +296,9 @@ def check_case(module_name, case, version, monkeypatch, tmp_path):
             assert not os.path.exists(path), "%s was written" % option
             continue
         with open(path) as f:
-            assert_subset(want, json.load(f), option)
+            assert_subset(want, yaml.safe_load(f), option)
+        if option == "secrets_file":
+            assert os.stat(path).st_mode & 0o777 == 0o600
     # Every command that changes the server is audited, and only those.
     changing = [c for c in (case.get("run") or []) if hs.changes_server(
         c["cmd"] if isinstance(c["cmd"], list) else shlex.split(c["cmd"]))]
