@@ -22,6 +22,7 @@ runs once per headscale version it names (both by default):
           - cmd: users create carol
             out: {id: 3, name: carol}   # or made up inline: rc (0), out (JSON or text), err
         output:                         # a subset of the module's result, compared exactly
+                                        # ("{tmp}": the case's temporary directory)
           changed: true
           actions: [create user carol]
         warnings: []                    # module.warn() calls (compared when given)
@@ -282,7 +283,8 @@ def check_case(module_name, case, version, monkeypatch, tmp_path):
     result = run_case(module_name, case, version, monkeypatch, tmp_path)
     if case.get("action"):
         result = run_action(module_name, case, result)
-    output = case.get("output") or {}
+    # "{tmp}" in an expected string is the case's temporary directory.
+    output = json.loads(json.dumps(case.get("output") or {}).replace("{tmp}", str(tmp_path)))
     if not output.get("failed"):
         assert not result.get("failed"), "the module failed: %s" % result.get("msg")
     assert_subset(output, result)
