@@ -48,6 +48,7 @@ import copy
 import importlib
 import json
 import os
+import re
 import shlex
 from unittest import mock
 
@@ -315,3 +316,37 @@ def recorded_names(version):
         _INDEXES[version] = _index(version)
     return set(_INDEXES[version])
 
+
+# Files of fixtures/<version>/ that are not recorded calls: the record, for reading.
+RECORD_FILES = ("index.json", "COMMANDS.md", "config.yaml.txt", "policy.json.txt", "help")
+
+
+def _fixture_names(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "fixture":
+                yield from (item.values() if isinstance(item, dict) else [item])
+            else:
+                yield from _fixture_names(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _fixture_names(item)
+
+
+def fixtures_in_use(tests_dir):
+    """(names the cases and test files under TESTS_DIR name, a test of whether
+    a recorded call is read by a test that goes through every one of a kind)."""
+    names = set()
+    for case_file in os.listdir(CASES):
+        with open(os.path.join(CASES, case_file)) as f:
+            names.update(_fixture_names(yaml.safe_load(f)))
+    words = set()
+    for root, dirs, files in os.walk(tests_dir):
+        dirs[:] = [d for d in dirs if d != "fixtures"]
+        for name in files:
+            if name.endswith(".py"):
+                with open(os.path.join(root, name)) as f:
+                    words.update(re.findall(r"[\w.-]+", f.read()))
+    names.update(w.split(".")[0] for w in words if w.endswith((".json", ".txt")))
+    from ansible_collections.tailnet.headscale.tests.unit.plugins.module_utils.test_recorded_output import covered
+    return names, covered
