@@ -35,7 +35,8 @@ of the module's result (the plugin gets it from a stubbed _execute_module).
 
 Any mapping in a case whose keys are all headscale versions is replaced by
 the value for the version being run (for example `cmd: {0.28.0: ..., 0.29.3:
-...}`); a version it does not name skips the case for that version. The
+...}`). In a list (a run step) a mapping that does not name the version drops
+out; anywhere else that is an error (`versions: [0.29.3]` limits a case). The
 commands a case lists are the exact commands the module may run: one more,
 one fewer or one different fails the case.
 """
@@ -103,26 +104,25 @@ def recorded(version, name):
     return entry["rc"], read(entry["stdout_file"]), read(entry["stderr_file"])
 
 
-def for_version(value, version):
-    """VALUE with every {version: x} mapping replaced by x; SKIP when VERSION has none."""
+def for_version(value, version, in_list=False):
+    """VALUE with every {version: x} mapping replaced by x. In a list, a mapping
+    that does not name VERSION drops out (a step only one version takes);
+    anywhere else that is an error: `versions:` runs a case on fewer versions."""
     if isinstance(value, dict):
         if value and all(str(k) in VERSIONS for k in value):
             picked = dict((str(k), v) for k, v in value.items())
-            return for_version(picked[version], version) if version in picked else SKIP
-        out = {}
-        for key, item in value.items():
-            item = for_version(item, version)
-            if item is SKIP:
-                return SKIP
-            out[key] = item
-        return out
+            if version in picked:
+                return for_version(picked[version], version)
+            if in_list:
+                return OMIT
+            raise AssertionError("%r names no value for headscale %s" % (value, version))
+        return dict((key, for_version(item, version)) for key, item in value.items())
     if isinstance(value, list):
-        out = [for_version(item, version) for item in value]
-        return SKIP if any(item is SKIP for item in out) else out
+        return [item for item in (for_version(item, version, True) for item in value) if item is not OMIT]
     return value
 
 
-SKIP = object()
+OMIT = object()
 
 
 def load(module_name):
@@ -139,9 +139,8 @@ def load(module_name):
                                    "files_after", "versions", "binary_missing", "action"))
         assert not unknown, "case %r has unknown keys %s" % (case["id"], sorted(unknown))
         for version in case.get("versions", VERSIONS):
-            resolved = for_version(case, version)
-            if resolved is not SKIP:
-                params.append(pytest.param(spec["module"], resolved, version, id="%s-%s" % (case["id"], version)))
+            params.append(pytest.param(spec["module"], for_version(case, version), version,
+                                       id="%s-%s" % (case["id"], version)))
     return params
 
 
@@ -309,12 +308,6 @@ def check_case(module_name, case, version, monkeypatch, tmp_path):
     if case.get("check"):
         assert not changing, "check mode ran a command that changes the server"
     return result
-
-
-def recorded_names(version):
-    if version not in _INDEXES:
-        _INDEXES[version] = _index(version)
-    return set(_INDEXES[version])
 
 
 # Files of fixtures/<version>/ that are not recorded calls: the record, for reading.
