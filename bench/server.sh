@@ -8,7 +8,8 @@
 
 name=tailnet-headscale-bench
 image="${TAILNET_IMAGE_BOOKWORM:?run through make bench}"
-throwaway_container "$name"
+work="$(mktemp -d)"
+throwaway_container "$name" "$work"
 
 start_container() {  # a fresh Debian 12 systemd container, nothing installed yet
   docker rm -f "$name" >/dev/null 2>&1 || true

@@ -9,7 +9,8 @@
 
 name=tailnet-headscale-bench-upgrade
 image="${TAILNET_IMAGE_BOOKWORM:?run through make bench}"
-throwaway_container "$name"
+work="$(mktemp -d)"
+throwaway_container "$name" "$work"
 
 run_systemd_container "$name" "$image" --network none
 sed "s/tailnet-headscale-demo:/$name:/" "$REPO_ROOT/lab/inventory.yml" > "$work/inventory.yml"

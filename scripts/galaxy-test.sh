@@ -8,7 +8,8 @@
 
 name=tailnet-headscale-galaxy
 image="${TAILNET_IMAGE_BOOKWORM:?run through make galaxy}"
-throwaway_container "$name"
+work="$(mktemp -d)"
+throwaway_container "$name" "$work"
 start="$(date +%s)"
 
 cd "$REPO_ROOT" || exit 1

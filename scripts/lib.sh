@@ -66,12 +66,12 @@ run_systemd_container() {  # NAME IMAGE [DOCKER_RUN_OPTIONS...]
   docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
 }
 
-# A container NAME and a work directory ($work) that live for this run only:
-# a container of that name left by an earlier run is removed now, and both
-# are removed on exit.
-throwaway_container() {  # NAME
+# A container NAME and a work directory DIR that live for this run only: a
+# container of that name left by an earlier run is removed now, and both are
+# removed on exit.
+throwaway_container() {  # NAME DIR
   throwaway_name="$1"
-  work="$(mktemp -d)"
-  trap 'docker rm -f "$throwaway_name" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  throwaway_dir="$2"
+  trap 'docker rm -f "$throwaway_name" >/dev/null 2>&1 || true; rm -rf "$throwaway_dir"' EXIT
   docker rm -f "$throwaway_name" >/dev/null 2>&1 || true
 }
