@@ -2,27 +2,36 @@
 SHELL := /bin/bash
 .ONESHELL:
 .SHELLFLAGS := -eu -o pipefail -c
-ENV = eval "$$(scripts/testbed-env.sh)"
+# The environment a target runs in: TOOLS (virtualenv, collection path) is
+# enough for lint, docs, sanity and units; TESTBED adds the Go-built binaries
+# and the images (integration, molecule, galaxy, demo, bench). The assignment
+# fails the recipe (set -e) when the env script fails; `eval "$$(script)"`
+# alone would eval "" and carry on with whatever is on PATH.
+TOOLS = tools_env="$$(scripts/tools-env.sh)"; eval "$$tools_env"
+TESTBED = testbed_env="$$(scripts/testbed-env.sh)"; eval "$$testbed_env"
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 
-.PHONY: demo test setup lint docs sanity sanity-all units integration galaxy molecule bench clean-demo
+.PHONY: demo test setup tools lint docs sanity sanity-all units integration galaxy molecule bench clean-demo
 
 ## demo: build what is needed, start the lab container, run site.yml against it
 demo: setup
-	$(ENV)
+	$(TESTBED)
 	scripts/demo.sh
 
 ## test: the whole suite (what CI runs)
 test: setup lint sanity-all units integration galaxy molecule
 
-setup:
+setup: tools
 	scripts/host-setup.sh
-	scripts/venv.sh
 	scripts/build-binaries.sh
 	scripts/base-images.sh
 
-lint:
-	$(ENV)
+## tools: the test virtualenv and the collection path (cached; what lint, docs, sanity and units need)
+tools:
+	scripts/venv.sh
+
+lint: tools
+	$(TOOLS)
 	yamllint --strict .
 	ansible-lint --profile production
 	python3 scripts/check-argument-specs.py
@@ -33,38 +42,39 @@ lint:
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst
 
 ## docs: regenerate docs/reference from the modules' docs and the roles' argument_specs
-docs:
-	$(ENV)
+docs: tools
+	$(TOOLS)
 	python3 scripts/gen-docs.py
 
-sanity:
-	$(ENV)
+sanity: tools
+	$(TOOLS)
 	scripts/sanity.sh
 
 ## sanity-all: ansible-test sanity of every supported ansible-core, each from its own venv
 ## (about 30 s per version once the venvs are cached, 1.5-2.5 min on a fresh machine)
 SANITY_CORE_VERSIONS ?= 2.16.19 2.17.14 2.18.19
 sanity-all: sanity
-	$(ENV)
+	$(TOOLS)
 	for v in $(SANITY_CORE_VERSIONS); do ANSIBLE_CORE_VERSION=$$v scripts/sanity.sh; done
 
-units:
-	$(ENV)
+## units: unit tests only, in seconds, with no Go binary and no Docker (module cases on recorded CLI output)
+units: tools
+	$(TOOLS)
 	scripts/units.sh
 
 ## integration: modules against real headscale processes on loopback (both supported versions)
 integration:
-	$(ENV)
+	$(TESTBED)
 	python3 -m pytest -q -p no:cacheprovider tests/integration
 
 ## galaxy: build the tarball, install it into an empty path, run site.yml and a module from it
 galaxy:
-	$(ENV)
+	$(TESTBED)
 	scripts/galaxy-test.sh
 
 ## molecule: every scenario; security once more with its server and proxy on Debian 13
 molecule:
-	$(ENV)
+	$(TESTBED)
 	for s in $(MOLECULE_SCENARIOS); do
 	  echo "==> molecule test -s $$s"
 	  molecule test -s "$$s"
@@ -77,7 +87,7 @@ molecule:
 ## bench: every benchmark, then one summary of all figures vs their goals and the scaling plot
 ## (docs/bench-scaling.png). Asserts nothing; exits 1 only when a benchmark produced no figures.
 bench: setup
-	$(ENV)
+	$(TESTBED)
 	rm -rf bench/results
 	status=0
 	bench/server.sh || status=1

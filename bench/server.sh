@@ -9,16 +9,11 @@
 name=tailnet-headscale-bench
 image="${TAILNET_IMAGE_BOOKWORM:?run through make bench}"
 work="$(mktemp -d)"
-cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-cleanup; work="$(mktemp -d)"
+throwaway_container "$name" "$work"
 
 start_container() {  # a fresh Debian 12 systemd container, nothing installed yet
   docker rm -f "$name" >/dev/null 2>&1 || true
-  docker run -d --name "$name" --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
-    --security-opt apparmor=unconfined --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-    --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$image" /sbin/init >/dev/null
-  docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
+  run_systemd_container "$name" "$image"
 }
 
 # The lab inventory (server and TLS proxy on one host), and the same without

@@ -10,14 +10,9 @@
 name=tailnet-headscale-bench-upgrade
 image="${TAILNET_IMAGE_BOOKWORM:?run through make bench}"
 work="$(mktemp -d)"
-cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-cleanup; work="$(mktemp -d)"
+throwaway_container "$name" "$work"
 
-docker run -d --name "$name" --network none --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
-  --security-opt apparmor=unconfined --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-  --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$image" /sbin/init >/dev/null
-docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
+run_systemd_container "$name" "$image" --network none
 sed "s/tailnet-headscale-demo:/$name:/" "$REPO_ROOT/lab/inventory.yml" > "$work/inventory.yml"
 
 run() {  # run the upgrade playbook with extra vars; print its wall time

@@ -5,16 +5,6 @@
 . "$(dirname "$0")/../scripts/lib.sh"
 
 req="$REPO_ROOT/bench/requirements.txt"
-key="$(sha256sum < "$req" | cut -c1-12)"
-venv="$CACHE_DIR/bench-venv-$key"
-if [ ! -f "$venv/.complete" ]; then
-  log "creating virtualenv $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip >&2
-  "$venv/bin/pip" install -q -r "$req" >&2
-  touch "$venv/.complete"
-else
-  log "cached: $venv"
-fi
+venv="$CACHE_DIR/bench-venv-$(requirements_key "$req")"
+make_venv "$venv" -r "$req"
 echo "$venv"

@@ -12,16 +12,14 @@ case "$state" in
   running) log "reusing lab container $name" ;;
   missing)
     log "starting lab container $name ($image)"
-    # systemd without --privileged (see docs/testing.md).
-    docker run -d --name "$name" --hostname headscale-lab \
-      --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-      --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-      --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
-      "$image" /sbin/init >/dev/null
+    run_systemd_container "$name" "$image" --hostname headscale-lab
     ;;
-  *) log "starting stopped lab container $name"; docker start "$name" >/dev/null ;;
+  *)
+    log "starting stopped lab container $name"
+    docker start "$name" >/dev/null
+    docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
+    ;;
 esac
-docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
 
 cd "$REPO_ROOT" || exit 1
 ansible-playbook -i lab/inventory.yml tailnet.headscale.site

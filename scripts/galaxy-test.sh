@@ -9,9 +9,7 @@
 name=tailnet-headscale-galaxy
 image="${TAILNET_IMAGE_BOOKWORM:?run through make galaxy}"
 work="$(mktemp -d)"
-cleanup() { docker rm -f "$name" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
-docker rm -f "$name" >/dev/null 2>&1 || true
+throwaway_container "$name" "$work"
 start="$(date +%s)"
 
 cd "$REPO_ROOT" || exit 1
@@ -34,11 +32,7 @@ installed="$(ansible-galaxy collection list tailnet.headscale 2>/dev/null | sed 
 [ "$installed" = "$ANSIBLE_COLLECTIONS_PATH/ansible_collections" ] \
   || die "tailnet.headscale resolves to '$installed', not the installed tarball"
 
-docker run -d --name "$name" --hostname headscale-galaxy \
-  --cap-add SYS_ADMIN --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-  --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
-  --tmpfs /run --tmpfs /run/lock --tmpfs /tmp --network none "$image" /sbin/init >/dev/null
-docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
+run_systemd_container "$name" "$image" --hostname headscale-galaxy --network none
 sed "s/tailnet-headscale-demo:/$name:/" lab/inventory.yml > "$work/inventory.yml"
 
 # From outside the checkout, so nothing but the installed collection is found.

@@ -34,3 +34,44 @@ python_version() { python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])
 
 headscale_bin_dir() { echo "$BIN_CACHE/headscale-$1-linux-$GOARCH_HOST"; }
 tailscale_bin_dir() { echo "$BIN_CACHE/tailscale-$1-linux-$GOARCH_HOST"; }
+
+# A virtualenv at DIR with what the pip arguments name, built once: DIR/.complete
+# marks a finished build, so an interrupted one is started over. pip talks on stderr.
+make_venv() {  # DIR PIP_INSTALL_ARGS...
+  local venv="$1"
+  shift
+  if [ -f "$venv/.complete" ]; then
+    log "cached: $venv"
+    return 0
+  fi
+  log "creating virtualenv $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip >&2
+  "$venv/bin/pip" install -q "$@" >&2
+  touch "$venv/.complete"
+}
+# The cache key of a requirements file: a changed pin builds a new virtualenv.
+requirements_key() { sha256sum < "$1" | cut -c1-12; }
+
+# A Debian systemd container started the way this kind of machine allows
+# (--privileged fails: see docs/testing.md), returned once systemd is up.
+# Extra docker run options (--hostname, --network none) go before the image.
+run_systemd_container() {  # NAME IMAGE [DOCKER_RUN_OPTIONS...]
+  local name="$1" image="$2"
+  shift 2
+  docker run -d --name "$name" --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
+    --security-opt apparmor=unconfined --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw \
+    --tmpfs /run --tmpfs /run/lock --tmpfs /tmp "$@" "$image" /sbin/init >/dev/null
+  docker exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
+}
+
+# A container NAME and a work directory DIR that live for this run only: a
+# container of that name left by an earlier run is removed now, and both are
+# removed on exit.
+throwaway_container() {  # NAME DIR
+  throwaway_name="$1"
+  throwaway_dir="$2"
+  trap 'docker rm -f "$throwaway_name" >/dev/null 2>&1 || true; rm -rf "$throwaway_dir"' EXIT
+  docker rm -f "$throwaway_name" >/dev/null 2>&1 || true
+}

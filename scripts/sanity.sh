@@ -8,13 +8,7 @@
 # from its own cached virtualenv (make sanity-all runs every supported version).
 if [ -n "${ANSIBLE_CORE_VERSION:-}" ]; then
   core_venv="$CACHE_DIR/venv-ansible-core-$ANSIBLE_CORE_VERSION"
-  if [ ! -f "$core_venv/.complete" ]; then
-    log "creating virtualenv $core_venv"
-    rm -rf "$core_venv"
-    python3 -m venv "$core_venv"
-    "$core_venv/bin/pip" install -q "ansible-core==$ANSIBLE_CORE_VERSION"
-    touch "$core_venv/.complete"
-  fi
+  make_venv "$core_venv" "ansible-core==$ANSIBLE_CORE_VERSION"
   export PATH="$core_venv/bin:$PATH"
 fi
 log "ansible-test sanity with $(ansible-test --version)"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Print the environment the playbooks and molecule scenarios read to find the
-# locally built binaries and images (eval "$(scripts/testbed-env.sh)").
+# locally built binaries and images, plus the tools' (scripts/tools-env.sh)
+# (eval "$(scripts/testbed-env.sh)"). Fails, printing nothing, when a part is missing.
 . "$(dirname "$0")/lib.sh"
+
+tools="$("$REPO_ROOT/scripts/tools-env.sh")" || exit 1
 
 hs="$(headscale_bin_dir "$HEADSCALE_VERSION")/headscale"
 hs_prev="$(headscale_bin_dir "$HEADSCALE_PREVIOUS_VERSION")/headscale"
@@ -23,6 +26,5 @@ export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -
 export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 # molecule/security's server and proxy: Debian 12 unless the caller chose (make molecule runs both).
 export TAILNET_SECURITY_SERVER_IMAGE=\${TAILNET_SECURITY_SERVER_IMAGE:-\$TAILNET_IMAGE_BOOKWORM}
-export ANSIBLE_COLLECTIONS_PATH=$REPO_ROOT/.collections
-export PATH=$REPO_ROOT/.venv/bin:\$PATH
+$tools
 ENV

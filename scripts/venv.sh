@@ -5,18 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 req="$REPO_ROOT/requirements-test.txt"
-key="$(sha256sum < "$req" | cut -c1-12)"
-venv="$CACHE_DIR/venv-$key"
-if [ ! -f "$venv/.complete" ]; then
-  log "creating virtualenv $venv"
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -r "$req"
-  touch "$venv/.complete"
-else
-  log "cached: $venv"
-fi
+venv="$CACHE_DIR/venv-$(requirements_key "$req")"
+make_venv "$venv" -r "$req"
 ln -sfn "$venv" "$REPO_ROOT/.venv"
 
 # Make the checkout importable as the collection tailnet.headscale.

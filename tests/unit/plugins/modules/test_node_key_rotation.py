@@ -1,0 +1,14 @@
+"""tailnet.headscale.node_key_rotation on recorded headscale CLI output: the cases are in cases/node_key_rotation.yaml."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.tailnet.headscale.tests.unit.plugins.modules.cli_cases import check_case, load
+
+
+@pytest.mark.parametrize("module_name, case, version", load("node_key_rotation"))
+def test_node_key_rotation(module_name, case, version, monkeypatch, tmp_path):
+    check_case(module_name, case, version, monkeypatch, tmp_path)

@@ -1,0 +1,14 @@
+"""tailnet.headscale.preauth_key on recorded headscale CLI output: the cases are in cases/preauth_key.yaml."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.tailnet.headscale.tests.unit.plugins.modules.cli_cases import check_case, load
+
+
+@pytest.mark.parametrize("module_name, case, version", load("preauth_key"))
+def test_preauth_key(module_name, case, version, monkeypatch, tmp_path):
+    check_case(module_name, case, version, monkeypatch, tmp_path)
