@@ -329,14 +329,16 @@ def main():
         for item in items:
             if item["user"] and item["user"] not in users:
                 if item["state"] == "present":
-                    module.fail_json(msg="user %r does not exist on this headscale server" % item["user"],
+                    module.fail_json(msg="user %r does not exist on this headscale server: create it first "
+                                     "(tailnet.headscale.user) or name an existing user" % item["user"],
                                      actions=[], created=[], revoked=[], cli_calls=client.calls)
 
         to_mint, to_revoke = [], []
         if params["id"] is not None:
             key = next((k for k in keys if k["id"] == params["id"]), None)
             if key is None:
-                module.fail_json(msg="no pre-auth key with id %d on this headscale server" % params["id"],
+                module.fail_json(msg="no pre-auth key with id %d on this headscale server: list the keys with "
+                                 "tailnet.headscale.info (gather=preauth_keys)" % params["id"],
                                  actions=[], created=[], revoked=[], cli_calls=client.calls)
             if not key["expired"] or params["delete"]:
                 to_revoke.append(key)
