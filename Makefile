@@ -28,6 +28,7 @@ lint:
 	python3 scripts/check-argument-specs.py
 	python3 scripts/gen-docs.py --check
 	python3 scripts/check-doc-tests.py
+	python3 scripts/gen-refusal-counts.py --check
 	antsibull-changelog lint
 	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst
@@ -36,6 +37,7 @@ lint:
 docs:
 	$(ENV)
 	python3 scripts/gen-docs.py
+	python3 scripts/gen-refusal-counts.py
 
 sanity:
 	$(ENV)

@@ -278,8 +278,8 @@ def number_problems(s):
             try:
                 value = int(str(value), 10)
             except ValueError:
-                problems.append("%s %r is not a whole number (%s): give e.g. %s" % (name, s[name], meaning,
-                                                                                   DEFAULTS[name]))
+                problems.append("%s %r is not a whole number (%s): give e.g. %s"
+                                % (name, s[name], meaning, DEFAULTS[name]))
                 continue
         if value < minimum:
             problems.append("%s %r is below %d (%s): give e.g. %s" % (name, s[name], minimum, meaning, DEFAULTS[name]))

@@ -55,7 +55,7 @@ def parse_duration(text):
     position = 0
     last_unit = -1
     seconds = 0
-    units = [unit for unit, _ in _DURATION_UNITS]
+    units = [pair[0] for pair in _DURATION_UNITS]
     for match in _DURATION_PART_RE.finditer(value):
         if match.start() != position:
             break

@@ -58,7 +58,7 @@ def run():
         places = dict(SECRETS=os.path.join(watched, "secrets"), STATE=os.path.join(watched, "state"),
                       MISSING=os.path.join(watched, "missing"), AFILE=os.path.join(watched, "a-file"),
                       SECRETS_LINK=os.path.join(watched, "secrets", "dangling"),
-                      BADJSON=os.path.join(watched, "state", "corrupt-ledger.json"))
+                      BADJSON=os.path.join(watched, "state", "corrupt-ledger.json"), NODEKEY="nodekey:" + "ab" * 32)
         os.makedirs(places["SECRETS"])
         os.makedirs(places["STATE"])
         with open(places["AFILE"], "w") as f:
@@ -89,7 +89,8 @@ def run():
                               **{"ansible.builtin.debug": {"msg": "{{ lookup('ansible.builtin.pipe', snapshot) }}"}}))
         playbook = os.path.join(workdir, "refusals.yml")
         with open(playbook, "w") as f:
-            yaml.safe_dump([dict(hosts="localhost", gather_facts=False, vars=dict(snapshot=snapshot, ansible_python_interpreter=sys.executable), tasks=tasks)], f)
+            play_vars = dict(snapshot=snapshot, ansible_python_interpreter=sys.executable)
+            yaml.safe_dump([dict(hosts="localhost", gather_facts=False, vars=play_vars, tasks=tasks)], f)
         env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOCALHOST_WARNING="false",
                    ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
         play = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local", playbook],
