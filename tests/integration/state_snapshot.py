@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Print, as one JSON line, everything a module call could change: headscale's
 users, pre-auth keys and nodes (read with the real CLI), every file under the
 given directories (secrets files, registration and key ledgers) with its
 content, and the commands that change the server which the headscale wrapper
 saw (what the audit trail would record).
 
-usage: state_snapshot.py BINARY CONFIG COMMAND_LOG DIR..."""
+usage: python3 state_snapshot.py BINARY CONFIG COMMAND_LOG DIR..."""
 
 import hashlib
 import json
