@@ -140,7 +140,9 @@ def user_name_problem(value, option="user"):
             break
     if reason is None:
         return None
-    return "%s %s is refused by headscale (%s): %s" % (option, _shown(value), reason, USER_NAME_HINT)
+    # headscale applies this rule on rename and to OIDC users; 0.29's `users create` does not yet,
+    # so a name that breaks it could be created and then never renamed back.
+    return "%s %s breaks headscale's user name rule (%s): %s" % (option, _shown(value), reason, USER_NAME_HINT)
 
 
 NODE_NAME_HINT = "a node name is a DNS label: 1 to 63 of a-z, A-Z, 0-9 and '-', starting and ending with a letter or digit, e.g. web-1"
