@@ -6,7 +6,9 @@ around the real binary) are exactly as before the first case.
 
 All cases run in one ansible-playbook (a task each, then a snapshot), against
 one real headscale of the current version: the checks are made before any
-version-specific call, and one process keeps the ~190 cases to about a minute."""
+version-specific call, and one ansible-playbook process for all ~190 cases costs
+about 2 minutes of CPU (7 minutes wall-clock measured on the shared 2-core
+machine at load 11)."""
 
 import json
 import os
