@@ -37,6 +37,7 @@ lint: tools
 	python3 scripts/check-argument-specs.py
 	python3 scripts/gen-docs.py --check
 	python3 scripts/check-doc-tests.py
+	python3 scripts/gen-refusal-counts.py --check
 	antsibull-changelog lint
 	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst
@@ -45,6 +46,7 @@ lint: tools
 docs: tools
 	$(TOOLS)
 	python3 scripts/gen-docs.py
+	python3 scripts/gen-refusal-counts.py
 
 sanity: tools
 	$(TOOLS)

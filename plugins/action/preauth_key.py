@@ -15,6 +15,7 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible.plugins.action import ActionBase
+from ansible_collections.tailnet.headscale.plugins.module_utils.validation import secrets_file_problem
 
 try:
     import yaml
@@ -22,12 +23,20 @@ except ImportError:  # pragma: no cover - ansible-core requires PyYAML
     yaml = None
 
 
+UNDELIVERED = ("this call would mint {what} whose secret would reach nobody: headscale shows a secret only once, "
+               "and a task that neither registers its result nor sets secrets_file (an ad-hoc call, say) "
+               "throws it away, leaving a live key no one holds. Set secrets_file=PATH to have the secret "
+               "written to a 0600 file on the controller (or register the result in a playbook). "
+               "Nothing was minted.")
+
+
 def write_private(path, text):
     """Write TEXT to PATH atomically, readable by the owner only."""
+    problem = secrets_file_problem(path)
+    if problem:
+        raise AnsibleActionFail(problem)
     path = os.path.abspath(os.path.expanduser(path))
     directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        raise AnsibleActionFail("secrets_file directory %s does not exist on the controller" % directory)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".preauth-key-")
     try:
         os.fchmod(fd, 0o600)
@@ -40,17 +49,56 @@ def write_private(path, text):
     return path
 
 
+def _mints(result):
+    return [a[len("mint "):] for a in result.get("actions") or [] if a.startswith("mint ")]
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
 
+    def _module(self, args, task_vars, check_mode=None):
+        saved = self._task.check_mode
+        if check_mode is not None:
+            self._task.check_mode = check_mode
+        try:
+            return self._execute_module(module_name="tailnet.headscale.preauth_key", module_args=args,
+                                        task_vars=task_vars)
+        finally:
+            self._task.check_mode = saved
+
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
-        secrets_file = args.get("secrets_file")
-        result.update(self._execute_module(module_name="tailnet.headscale.preauth_key", module_args=args,
-                                           task_vars=task_vars))
+        secrets_file = args.get("secrets_file") or None
+        problem = secrets_file_problem(secrets_file)
+        if problem:
+            result.update(failed=True, changed=False, msg=problem, created=[], revoked=[], actions=[])
+            return result
+        undelivered = not secrets_file and not self._task.register and args.get("state") != "absent"
+        if undelivered:
+            # Ask the module what it would do, in check mode; refuse a mint before it happens.
+            preview = self._module(args, task_vars, check_mode=True)
+            if preview.get("failed") or self._task.check_mode:
+                result.update(preview)
+                if not preview.get("failed") and _mints(preview):
+                    result.update(failed=True, msg=UNDELIVERED.format(what=" and ".join(_mints(preview))))
+                return result
+            if _mints(preview):
+                result.update(failed=True, changed=False, msg=UNDELIVERED.format(what=" and ".join(_mints(preview))),
+                              created=[], revoked=[], actions=[])
+                return result
+        result.update(self._module(args, task_vars))
         minted = [k for k in result.get("created", []) if k.get("key")]
+        if minted and undelivered:
+            # The server changed between the preview and the run: a key was minted
+            # after all. It is this call's own key and nobody holds its secret: expire it.
+            for key in minted:
+                revoke = dict(state="absent", id=key["id"])
+                revoke.update((k, args[k]) for k in ("headscale_binary", "headscale_config") if args.get(k))
+                self._module(revoke, task_vars)
+                key.pop("key", None)
+            result.update(failed=True, msg=UNDELIVERED.format(what="a key") + " (A key minted meanwhile was expired again.)")
         if minted and secrets_file and not result.get("failed"):
             entries = [dict((f, k.get(f)) for f in ("id", "user", "tags", "reusable", "ephemeral", "expiration", "key"))
                        for k in minted]

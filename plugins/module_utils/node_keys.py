@@ -26,9 +26,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import re
-
-from ansible.module_utils.common.text.converters import to_native
 
 try:
     import yaml
@@ -43,21 +40,8 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import
     read_private_json,
     write_private_json,
 )
-
-# headscale's durations (prometheus model.ParseDuration): 90d, 12h, 1h30m, 2w.
-_DURATION_RE = re.compile(r"^(?:\d+(?:y|w|d|h|ms|m|s))+$")
-_DURATION_PART_RE = re.compile(r"(\d+)(y|w|d|h|ms|m|s)")
-_UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
-
-
-def parse_duration(text):
-    """'90d' -> seconds. '0' is 0. Raises ValueError naming the value."""
-    value = to_native(text).strip()
-    if value == "0":
-        return 0
-    if not _DURATION_RE.match(value):
-        raise ValueError("%r is not a duration: use a number with a unit, e.g. 90d, 12h, 1h30m, 2w" % (text,))
-    return sum(int(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART_RE.findall(value))
+# The one duration parser, shared with the modules and the roles' filters.
+from ansible_collections.tailnet.headscale.plugins.module_utils.validation import parse_duration
 
 
 def _node_expiry_from_text(text):

@@ -175,6 +175,14 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import
     utcnow,
     write_private_json,
 )
+from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
+    flag_like_problem,
+    node_name_problem,
+    route_problem,
+    tag_problem,
+    tags_problems,
+    user_name_problem,
+)
 
 NODE_KEY_RE = re.compile(r"^(nodekey:)?[0-9a-f]{64}$")
 AUTH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -213,11 +221,18 @@ class NodeModule(object):
         for option in ("expected_node_key", "node_key"):
             if p[option] is not None and not NODE_KEY_RE.match(p[option]):
                 self.fail("%s %r is not a node key (nodekey: followed by 64 hex digits)" % (option, p[option]))
-        if p["auth_id"] is not None and not AUTH_ID_RE.match(p["auth_id"]):
-            self.fail("auth_id %r is not a registration ID (the last part of the /register/ URL)" % p["auth_id"])
-        for tag in p["tags"] or []:
-            if not tag.startswith("tag:") or len(tag) <= 4:
-                self.fail("tag %r must start with 'tag:', e.g. tag:server" % tag)
+        if p["auth_id"] is not None and (not AUTH_ID_RE.match(p["auth_id"]) or p["auth_id"].startswith("-")):
+            self.fail("auth_id %r is not a registration ID: give the last part of the /register/ URL "
+                      "(letters, digits, '-' and '_', not starting with '-')" % p["auth_id"])
+        problems = tags_problems(p["tags"]) + [
+            tag_problem(p["quarantine_tag"], "quarantine_tag") if p["quarantine_tag"] is not None else None,
+            user_name_problem(p["user"], "user") if p["user"] is not None else None,
+            node_name_problem(p["rename_to"], "rename_to") if p["rename_to"] is not None else None,
+            flag_like_problem(p["name"], "name"),
+        ] + [route_problem(route) for route in p["approved_routes"] or []]
+        problems = [problem for problem in problems if problem]
+        if problems:
+            self.fail("; ".join(problems))
         selectors = [o for o in ("id", "name", "node_key") if p[o] is not None]
         if p["state"] in ("registered", "rejected"):
             if p["auth_id"] is None:
@@ -237,8 +252,6 @@ class NodeModule(object):
         if p["state"] in ("expired", "absent") and p["expected_node_key"] is not None:
             self.fail("expected_node_key applies with state=registered or state=present")
         if p["quarantine_tag"] is not None:
-            if not p["quarantine_tag"].startswith("tag:") or len(p["quarantine_tag"]) <= 4:
-                self.fail("quarantine_tag %r must start with 'tag:', e.g. tag:quarantine" % p["quarantine_tag"])
             if p["expected_node_key"] is None:
                 self.fail("quarantine_tag needs expected_node_key: the key the node's owner reported out of band")
             if not p["tags"]:

@@ -165,7 +165,12 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.node_keys import
     configured_node_expiry,
     key_issued_at,
     ledger_entry,
+)
+from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
+    duration_problem,
     parse_duration,
+    tags_problems,
+    user_name_problem,
 )
 
 
@@ -180,20 +185,16 @@ class NodeKeyRotation(object):
 
     def durations(self):
         p = self.params
-        try:
-            max_age = parse_duration(p["max_key_age"])
-        except ValueError as error:
-            self.fail("max_key_age: %s" % error)
-        if max_age <= 0:
-            self.fail("max_key_age must be longer than 0, got %r" % p["max_key_age"])
-        for tag in p["tags"] or []:
-            if not tag.startswith("tag:") or len(tag) <= 4:
-                self.fail("tag %r must start with 'tag:', e.g. tag:server" % tag)
+        problems = [duration_problem("max_key_age", p["max_key_age"])] + tags_problems(p["tags"])
+        problems += [user_name_problem(user, "users item") for user in p["users"] or []]
         if p["node_expiry"] is not None:
-            try:
-                node_expiry = parse_duration(p["node_expiry"]) or None
-            except ValueError as error:
-                self.fail("node_expiry: %s" % error)
+            problems.append(duration_problem("node_expiry", p["node_expiry"], allow_zero=True))
+        problems = [problem for problem in problems if problem]
+        if problems:
+            self.fail("; ".join(problems))
+        max_age = parse_duration(p["max_key_age"])
+        if p["node_expiry"] is not None:
+            node_expiry = parse_duration(p["node_expiry"]) or None
         else:
             node_expiry = configured_node_expiry(self.client.config)
         if self.client.version[:2] < (0, 29):

@@ -181,9 +181,8 @@ cli_calls:
   sample: 3
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import (
     COMMON_ARGUMENT_SPEC,
@@ -191,8 +190,13 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import
     HeadscaleError,
     fail_from_error,
 )
+from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
+    KEY_EXPIRATION_MINIMUM,
+    duration_problem,
+    tags_problems,
+    user_name_problem,
+)
 
-DURATION_RE = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 KEY_OPTIONS = dict(
     user=None,
     tags=[],
@@ -216,19 +220,24 @@ def describe(item):
 
 
 def validate(item, where, fail):
-    if item["user"] is not None and not isinstance(item["user"], str):
-        fail("%suser must be a name, got %r" % (where, item["user"]))
-    if not isinstance(item["tags"], list):
-        fail("%stags must be a list, got %r" % (where, item["tags"]))
-    for tag in item["tags"]:
-        if not isinstance(tag, str) or not tag.startswith("tag:") or len(tag) <= 4:
-            fail("%stag %r must start with 'tag:', e.g. tag:server" % (where, tag))
+    problems = []
+    if item["user"] is not None:
+        problems.append(user_name_problem(item["user"], "user"))
+    problems.extend(tags_problems(item["tags"]))
+    if item["state"] == "present":
+        problems.append(duration_problem("expiration", item["expiration"], minimum=KEY_EXPIRATION_MINIMUM))
+    for option in ("reusable", "ephemeral"):
+        try:
+            item[option] = boolean(item[option], strict=True)
+        except TypeError:
+            problems.append("%s %r is not a boolean: use true or false" % (option, item[option]))
+    if item["state"] not in ("present", "absent"):
+        problems.append("state %r: use present or absent" % (item["state"],))
+    problems = [p for p in problems if p]
+    if problems:
+        fail(where + "; ".join(problems))
     if not item["user"] and not item["tags"]:
         fail("%sa pre-auth key needs a user, tags, or both" % where)
-    if not DURATION_RE.match(str(item["expiration"])):
-        fail("%sexpiration %r is not a duration such as 30m, 1h or 7d" % (where, item["expiration"]))
-    if item["state"] not in ("present", "absent"):
-        fail("%sstate %r: use present or absent" % (where, item["state"]))
     item["tags"] = sorted(set(item["tags"]))
 
 
@@ -262,7 +271,8 @@ def desired_items(module):
         if unknown:
             fail("keys[%d] has unknown option(s) %s" % (index, ", ".join(sorted(unknown))))
         item = dict((k, raw.get(k, default)) for k, default in KEY_OPTIONS.items())
-        item["tags"] = list(item["tags"] or [])
+        # A string is refused by validate(), not split into characters.
+        item["tags"] = list(item["tags"] or []) if isinstance(item["tags"], (list, tuple, type(None))) else item["tags"]
         validate(item, "keys[%d]: " % index, fail)
         items.append(item)
     return items
@@ -319,14 +329,16 @@ def main():
         for item in items:
             if item["user"] and item["user"] not in users:
                 if item["state"] == "present":
-                    module.fail_json(msg="user %r does not exist on this headscale server" % item["user"],
+                    module.fail_json(msg="user %r does not exist on this headscale server: create it first "
+                                     "(tailnet.headscale.user) or name an existing user" % item["user"],
                                      actions=[], created=[], revoked=[], cli_calls=client.calls)
 
         to_mint, to_revoke = [], []
         if params["id"] is not None:
             key = next((k for k in keys if k["id"] == params["id"]), None)
             if key is None:
-                module.fail_json(msg="no pre-auth key with id %d on this headscale server" % params["id"],
+                module.fail_json(msg="no pre-auth key with id %d on this headscale server: list the keys with "
+                                 "tailnet.headscale.info (gather=preauth_keys)" % params["id"],
                                  actions=[], created=[], revoked=[], cli_calls=client.calls)
             if not key["expired"] or params["delete"]:
                 to_revoke.append(key)

@@ -111,6 +111,10 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import
     HeadscaleError,
     fail_from_error,
 )
+from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
+    text_problem,
+    user_name_problem,
+)
 
 USER_OPTIONS = dict(
     name=dict(type="str", required=True),
@@ -121,9 +125,26 @@ USER_OPTIONS = dict(
 )
 
 
+def _problems(item, where):
+    """What is wrong with one declared user, before anything is asked of headscale."""
+    problems = []
+    if item["state"] == "present":
+        problems.append(user_name_problem(item["name"], "name"))
+    elif not isinstance(item["name"], str) or not item["name"]:
+        problems.append("name %r is not a user name: give the name of the user to remove" % (item["name"],))
+    problems.append(text_problem(item["display_name"], "display_name"))
+    problems.append(text_problem(item["email"], "email"))
+    problems = [where + p for p in problems if p]
+    return problems
+
+
 def _desired_items(module):
     if module.params["users"] is None:
-        return [dict((k, module.params[k]) for k in USER_OPTIONS)]
+        item = dict((k, module.params[k]) for k in USER_OPTIONS)
+        problems = _problems(item, "")
+        if problems:
+            module.fail_json(msg="; ".join(problems), actions=[])
+        return [item]
     items = []
     seen = set()
     for index, raw in enumerate(module.params["users"]):
@@ -134,9 +155,13 @@ def _desired_items(module):
             module.fail_json(msg="users[%d] has unknown option(s) %s" % (index, ", ".join(sorted(unknown))))
         item = dict((k, raw.get(k, spec.get("default"))) for k, spec in USER_OPTIONS.items())
         if not item["name"] or not isinstance(item["name"], str):
-            module.fail_json(msg="users[%d] has no name" % index)
+            module.fail_json(msg="users[%d] has no name (got %r): give each item a name, e.g. {name: alice}"
+                             % (index, item["name"]))
         if item["state"] not in ("present", "absent"):
             module.fail_json(msg="users[%d] (%s) has state %r; use present or absent" % (index, item["name"], item["state"]))
+        problems = _problems(item, "users[%d]: " % index)
+        if problems:
+            module.fail_json(msg="; ".join(problems), actions=[])
         if item["name"] in seen:
             module.fail_json(msg="user %r is declared twice in users" % item["name"])
         seen.add(item["name"])

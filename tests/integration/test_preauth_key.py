@@ -41,30 +41,43 @@ def test_present_mints_once_then_finds_the_usable_key(headscale, tmp_path):
     assert "key" not in again["preauth_key"]
 
 
-def test_secret_never_reaches_the_output(headscale):
-    result, out = headscale.module("preauth_key", user="alice", fresh=True)
-    # The result holds a secret, so it is censored in every callback.
-    assert "censored" in result, out
-    assert "hskey-auth-" not in out
-
-
-def test_fresh_always_mints_a_new_single_use_key(headscale):
-    before = len(keys(headscale))
-    for attempt in range(2):
-        result, out = headscale.module("preauth_key", user="bob", fresh=True)
-        assert result["changed"], (attempt, out)
-    assert len(keys(headscale)) == before + 2
-
-
-def test_check_mode_mints_nothing(headscale):
+def test_ad_hoc_mint_without_secrets_file_is_refused_before_minting(headscale):
+    """An ad-hoc call registers nothing: without secrets_file the secret would reach nobody."""
     before = keys(headscale)
-    result, out = headscale.module("preauth_key", check=True, user="bob", reusable=True, expiration="2h")
-    assert result["changed"], out
+    for check in (False, True):
+        result, out = headscale.module("preauth_key", check=check, user="alice", fresh=True)
+        assert result.get("failed"), out
+        assert "secrets_file" in result["msg"] and "Nothing was minted" in result["msg"], result["msg"]
+        assert "hskey-auth-" not in out
     assert keys(headscale) == before
 
 
-def test_absent_revokes_every_key_of_the_user_and_is_idempotent(headscale):
-    headscale.module("preauth_key", user="bob", reusable=True, ephemeral=True)
+def test_ad_hoc_call_that_mints_nothing_needs_no_secrets_file(headscale, tmp_path):
+    mint(headscale, tmp_path, user="bob", tags=["tag:server"], ephemeral=True)
+    result, out = headscale.module("preauth_key", user="bob", tags=["tag:server"], ephemeral=True)
+    assert not result.get("failed") and not result["changed"], out
+
+
+def test_fresh_always_mints_a_new_single_use_key(headscale, tmp_path):
+    before = len(keys(headscale))
+    for attempt in range(2):
+        result, minted = mint(headscale, tmp_path, user="bob", fresh=True)
+        assert result["changed"], (attempt, result)
+        assert minted and all("key" not in k for k in result["created"])
+    assert len(keys(headscale)) == before + 2
+
+
+def test_check_mode_mints_nothing(headscale, tmp_path):
+    before = keys(headscale)
+    result, out = headscale.module("preauth_key", check=True, user="bob", reusable=True, expiration="2h",
+                                   secrets_file=str(tmp_path / "unused.yml"))
+    assert result["changed"], out
+    assert keys(headscale) == before
+    assert not (tmp_path / "unused.yml").exists()
+
+
+def test_absent_revokes_every_key_of_the_user_and_is_idempotent(headscale, tmp_path):
+    mint(headscale, tmp_path, user="bob", reusable=True, ephemeral=True)
     result, out = headscale.module("preauth_key", user="bob", state="absent")
     assert result["changed"], out
     assert not [k for k in keys(headscale) if k.get("user", {}).get("name") == "bob"

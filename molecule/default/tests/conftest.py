@@ -11,12 +11,16 @@ import pytest
 VERSION = os.environ["TAILNET_HEADSCALE_VERSION"]
 
 # What a run that must change nothing leaves exactly as it was: every managed
-# file's checksum, the binary switch, and the running process.
+# file's checksum, the noise and DERP keys, the binary switch, the running
+# process, and headscale's users, pre-auth keys and nodes.
 HOST_STATE = (
     "sha256sum /etc/headscale/config.yaml /etc/headscale/policy.json "
-    "/etc/systemd/system/headscale.service /usr/local/lib/headscale/*; "
+    "/etc/systemd/system/headscale.service /usr/local/lib/headscale/* "
+    "/var/lib/headscale/noise_private.key /var/lib/headscale/derp_server_private.key; "
     "readlink /usr/local/bin/headscale; "
-    "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service"
+    "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service; "
+    "for what in users preauthkeys nodes; do headscale -o json $what list; done; "
+    "ls -la /var/backups/headscale 2>/dev/null || true"
 )
 
 

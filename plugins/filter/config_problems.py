@@ -1,0 +1,358 @@
+# -*- coding: utf-8 -*-
+# Copyright: tailnet.headscale contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: config_problems
+short_description: Everything wrong with a server role request, before the host is touched
+version_added: 0.1.0
+description:
+  - The server role's preflight in Python. Given the effective headscale configuration (the role's
+    hardened defaults with C(headscale_config) merged over them) and the role's variables, lists every
+    problem found, each naming the variable, the bad value and the fix. An empty list means the
+    request can go ahead.
+  - Checked are the binary pins (C(headscale_version), C(headscale_binary_sha256),
+    C(headscale_release_checksums)), C(server_url) (https, a host, no path), listeners and metrics off
+    loopback, keys headscale removed, a C(dns.base_domain) that would shadow the server, C(node.expiry),
+    the database type, key and database paths outside the state directory, C(unix_socket_permission),
+    backup and timing numbers, the quarantine tag, declared users and pre-auth keys (the modules' own
+    rules) and the controller file for new keys' secrets.
+  - User names, tags and durations follow the same rules as the modules (module_utils/validation.py).
+options:
+  _input:
+    description: The effective headscale configuration.
+    type: dict
+    required: true
+  settings:
+    description:
+      - The role's variables, by name (C(headscale_version), C(headscale_allow_public_listeners), ...).
+        Variables left out take the role's defaults.
+    type: dict
+    required: true
+"""
+
+EXAMPLES = r"""
+- name: Refuse what the role cannot apply safely
+  ansible.builtin.assert:
+    that: _problems | length == 0
+    fail_msg: "{{ _problems | join(' ') }}"
+  vars:
+    _problems: "{{ _headscale_config_effective | tailnet.headscale.config_problems({'headscale_backup_keep': 5}) }}"
+"""
+
+RETURN = r"""
+_value:
+  description: One message per problem; empty when there is none.
+  type: list
+  elements: str
+"""
+
+import posixpath
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.six import string_types
+from ansible.module_utils.six.moves.urllib.parse import urlsplit
+
+from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
+    KEY_EXPIRATION_MINIMUM,
+    duration_problem,
+    secrets_file_problem,
+    tag_problem,
+    tags_problems,
+    text_problem,
+    user_name_problem,
+)
+
+STATE_DIR = "/var/lib/headscale"
+SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.]+)?$")
+LOOPBACK_RE = re.compile(r"^(127\.[0-9.]+|localhost|\[::1\]|::1)$")
+# Keys headscale removed, with what replaces them.
+REMOVED_KEYS = (
+    ("randomize_client_port", 'set "randomizeClientPort": true at the top level of headscale_policy'),
+    ("oidc.expiry", "set node.expiry instead"),
+    ("acl_policy_path", "use headscale_policy (the role sets policy.path) or policy.path"),
+    ("dns_config", "move its keys under dns (magic_dns, base_domain, nameservers.global, search_domains)"),
+)
+SQLITE_TYPES = ("sqlite", "sqlite3")
+DEFAULTS = dict(
+    headscale_version="",
+    headscale_binary_sha256="",
+    headscale_binary_src="",
+    headscale_release_checksums={},
+    headscale_allow_insecure_server_url=False,
+    headscale_allow_public_listeners=False,
+    headscale_allow_public_metrics=False,
+    headscale_allow_unsupported_database=False,
+    headscale_allow_open_socket_permission=False,
+    headscale_backup_keep=5,
+    headscale_health_timeout=30,
+    headscale_registration_alert_threshold=5,
+    headscale_registration_alert_window=600,
+    headscale_quarantine_tag="",
+    headscale_users=[],
+    headscale_preauth_keys=[],
+    headscale_preauth_keys_secrets_file="",
+)
+
+
+def _get(config, path, default=None):
+    node = config
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _is_loopback(address):
+    host = re.sub(r":[0-9]*$", "", str(address).strip())
+    return bool(LOOPBACK_RE.match(host))
+
+
+def pin_problems(s):
+    problems = []
+    version = s["headscale_version"]
+    if not isinstance(version, string_types) or not VERSION_RE.match(version):
+        problems.append("headscale_version %r is not a release number such as 0.29.3 (no leading v)." % (version,))
+    sha = s["headscale_binary_sha256"]
+    if s["headscale_binary_src"] and not sha:
+        problems.append("headscale_binary_src is set (%r) but headscale_binary_sha256 is empty; set "
+                        "headscale_binary_sha256 to the file's sha256 (sha256sum FILE) so it can be verified."
+                        % (s["headscale_binary_src"],))
+    if sha and not SHA256_RE.match(str(sha)):
+        problems.append("headscale_binary_sha256 '%s' is not a sha256 (64 hex digits)." % (sha,))
+    checksums = s["headscale_release_checksums"]
+    malformed = []
+    if not isinstance(checksums, dict):
+        malformed.append("(not a mapping of version to pins)=%r" % (checksums,))
+        checksums = {}
+    for pinned_version, pins in checksums.items():
+        if not isinstance(pins, dict):
+            malformed.append("%s/(not a mapping of architecture to sha256)='%s'" % (pinned_version, pins))
+            continue
+        for arch, pin in pins.items():
+            if not SHA256_RE.match(str(pin)):
+                malformed.append("%s/%s='%s'" % (pinned_version, arch, pin))
+    if malformed:
+        problems.append("headscale_release_checksums has pins that are not a sha256 (64 hex digits) per "
+                        "architecture: %s" % " ".join(malformed))
+    return problems
+
+
+def server_url_problems(config, s):
+    url = _get(config, "server_url")
+    url = "" if url is None else str(url)
+    if not url:
+        return ["headscale_server_url is empty: set it to the https:// URL clients will reach, "
+                "e.g. https://headscale.example.com"]
+    if not (url.startswith("https://") or (s["headscale_allow_insecure_server_url"] and url.startswith("http://"))):
+        if url.startswith("http://"):
+            return ["server_url '%s' is not https: clients would send registration traffic in clear text. Use an "
+                    "https:// URL (a TLS proxy in front of headscale), or for a lab only set "
+                    "headscale_allow_insecure_server_url: true" % url]
+        # headscale's own words first.
+        return ["server_url '%s': headscale refuses it (server_url must start with https:// or http://). Use the "
+                "https:// URL clients will reach, e.g. https://headscale.example.com" % url]
+    parts = urlsplit(url)
+    problems = []
+    try:
+        parts.port
+    except ValueError as error:
+        problems.append("server_url '%s' has a bad port (%s): use https://HOST or https://HOST:PORT" % (url, error))
+    if not parts.hostname:
+        problems.append("server_url '%s' has no host: clients could not reach it; use e.g. https://headscale.example.com"
+                        % url)
+    if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        problems.append("server_url '%s' has more than a scheme, host and port (%s): headscale serves at the root "
+                        "of its URL and builds client URLs by appending to it; use %s://%s" % (
+                            url, "a path '%s'" % parts.path if parts.path else "a query, fragment or user",
+                            parts.scheme, parts.netloc.rpartition("@")[2] or "HOST"))
+    return problems
+
+
+def listener_problems(config, s):
+    problems = []
+    listeners = [("listen_addr", _get(config, "listen_addr", "")), ("grpc_listen_addr", _get(config, "grpc_listen_addr", ""))]
+    if _get(config, "derp.server.enabled", False):
+        listeners.append(("derp.server.stun_listen_addr", _get(config, "derp.server.stun_listen_addr", "")))
+    public = ["%s '%s'" % (name, str(addr).strip()) for name, addr in listeners
+              if str(addr or "").strip() and not _is_loopback(addr)]
+    if public and not s["headscale_allow_public_listeners"]:
+        problems.append("%s listens off loopback: keep it on 127.0.0.1 behind the TLS proxy, or set "
+                        "headscale_allow_public_listeners: true to accept the exposure" % ", ".join(public))
+    metrics = str(_get(config, "metrics_listen_addr", "") or "")
+    if metrics.strip() and not _is_loopback(metrics) and not s["headscale_allow_public_metrics"]:
+        problems.append("metrics_listen_addr '%s' is off loopback: metrics disclose the tailnet's users and nodes. "
+                        "Keep it on 127.0.0.1 (scrape through a tunnel), or set headscale_allow_public_metrics: true"
+                        % metrics)
+    return problems
+
+
+def removed_key_problems(config):
+    present = ["'%s' (%s)" % (path, fix) for path, fix in REMOVED_KEYS if _get(config, path, KeyError) is not KeyError]
+    if present:
+        return ["headscale_config uses keys headscale removed: %s" % " ".join(present)]
+    return []
+
+
+def dns_problems(config):
+    url = str(_get(config, "server_url") or "")
+    base = str(_get(config, "dns.base_domain") or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    if base and host and (host == base or host.endswith("." + base)):
+        reason = ("server_url cannot use the same domain as base_domain" if host == base
+                  else "server_url cannot be part of base_domain")
+        return ["dns.base_domain '%s' contains the server_url host '%s': headscale refuses it (%s in a way that "
+                "could make the DERP and headscale server unreachable): MagicDNS would shadow the control server "
+                "and clients could not reach it. Pick a base_domain outside it, e.g. tailnet.internal"
+                % (base, host, reason)]
+    return []
+
+
+def node_expiry_problems(config):
+    expiry = _get(config, "node.expiry")
+    if expiry in (None, ""):
+        return []
+    problem = duration_problem("node.expiry", expiry, allow_zero=True)
+    if problem:
+        return ["%s (headscale would ignore it and never expire node keys)" % problem]
+    return []
+
+
+def _inside_state_dir(path):
+    if not isinstance(path, string_types) or not path.startswith("/"):
+        return False
+    if ".." in path.split("/"):
+        return False
+    return posixpath.normpath(path).startswith(STATE_DIR + "/")
+
+
+def storage_problems(config, s):
+    problems = []
+    db_type = str(_get(config, "database.type", "sqlite") or "sqlite")
+    if db_type not in SQLITE_TYPES and not s["headscale_allow_unsupported_database"]:
+        problems.append("database.type '%s' is not supported by this role: its backups, rollbacks and restores "
+                        "cover the sqlite file only. Keep database.type: sqlite, or set "
+                        "headscale_allow_unsupported_database: true and back the database up yourself" % db_type)
+    paths = [("noise.private_key_path", _get(config, "noise.private_key_path"))]
+    if _get(config, "derp.server.enabled", False) or _get(config, "derp.server.private_key_path"):
+        paths.append(("derp.server.private_key_path", _get(config, "derp.server.private_key_path")))
+    if db_type in SQLITE_TYPES:
+        paths.append(("database.sqlite.path", _get(config, "database.sqlite.path")))
+    for name, path in paths:
+        if path is None:
+            continue
+        if not _inside_state_dir(path):
+            problems.append("%s '%s' is outside %s or contains '..': headscale may write only its state directory "
+                            "(ProtectSystem=strict), and backups cover only what is in it. Use a path under %s/, "
+                            "e.g. %s/%s" % (name, path, STATE_DIR, STATE_DIR, STATE_DIR,
+                                            posixpath.basename(str(path)) or "file"))
+    mode = _get(config, "unix_socket_permission", "0770")
+    if not isinstance(mode, string_types) or not re.match(r"^0?[0-7]{3}$", mode):
+        problems.append("unix_socket_permission %r is not an octal mode in quotes such as \"0770\": headscale reads "
+                        "it as an octal string, and an unquoted or malformed value becomes another mode" % (mode,))
+    elif int(mode, 8) & ~0o770 and not s["headscale_allow_open_socket_permission"]:
+        problems.append("unix_socket_permission '%s' lets users outside headscale's group use the CLI socket, "
+                        "which has full control of the tailnet. Use \"0770\" (root and headscale_admin_group), or "
+                        "set headscale_allow_open_socket_permission: true to accept the exposure" % mode)
+    return problems
+
+
+def number_problems(s):
+    problems = []
+    for name, minimum, meaning in (("headscale_backup_keep", 1, "how many backups to keep"),
+                                   ("headscale_health_timeout", 1, "seconds headscale has to become healthy"),
+                                   ("headscale_registration_alert_threshold", 1, "requests before a warning"),
+                                   ("headscale_registration_alert_window", 1, "seconds")):
+        value = s[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            try:
+                value = int(str(value), 10)
+            except ValueError:
+                problems.append("%s %r is not a whole number (%s): give e.g. %s"
+                                % (name, s[name], meaning, DEFAULTS[name]))
+                continue
+        if value < minimum:
+            problems.append("%s %r is below %d (%s): give e.g. %s" % (name, s[name], minimum, meaning, DEFAULTS[name]))
+    return problems
+
+
+def object_problems(s):
+    problems = []
+    tag = s["headscale_quarantine_tag"]
+    if tag:
+        problem = tag_problem(tag, "headscale_quarantine_tag")
+        if problem:
+            problems.append(problem)
+    users = s["headscale_users"]
+    if not isinstance(users, list):
+        problems.append("headscale_users must be a list of {name: ...} items, got %r" % (users,))
+        users = []
+    for index, item in enumerate(users):
+        where = "headscale_users[%d]: " % index
+        if not isinstance(item, dict):
+            problems.append(where + "must be a mapping with at least a name, e.g. {name: alice}, got %r" % (item,))
+            continue
+        if item.get("state", "present") == "present":
+            found = [user_name_problem(item.get("name"), "name")]
+        else:
+            found = [None if item.get("name") else "name %r is empty: give the user to remove" % (item.get("name"),)]
+        found += [text_problem(item.get(field), field) for field in ("display_name", "email")]
+        problems.extend(where + p for p in found if p)
+    keys = s["headscale_preauth_keys"]
+    if not isinstance(keys, list):
+        problems.append("headscale_preauth_keys must be a list of key items, got %r" % (keys,))
+        keys = []
+    for index, item in enumerate(keys):
+        where = "headscale_preauth_keys[%d]: " % index
+        if not isinstance(item, dict):
+            problems.append(where + "must be a mapping such as {user: alice, expiration: 1h}, got %r" % (item,))
+            continue
+        found = []
+        if item.get("user") is not None:
+            found.append(user_name_problem(item.get("user"), "user"))
+        found += tags_problems(item.get("tags"))
+        if item.get("state", "present") == "present":
+            found.append(duration_problem("expiration", item.get("expiration", "1h"), minimum=KEY_EXPIRATION_MINIMUM))
+        if not item.get("user") and not item.get("tags"):
+            found.append("a pre-auth key needs a user, tags, or both")
+        problems.extend(where + p for p in found if p)
+    secrets_file = s["headscale_preauth_keys_secrets_file"]
+    if keys and not secrets_file:
+        problems.append("headscale_preauth_keys declares %d key(s) but headscale_preauth_keys_secrets_file is empty: "
+                        "set it to a controller path where the secrets of newly minted keys are written (mode 0600); "
+                        "headscale shows a secret only once." % len(keys))
+    elif keys:
+        problem = secrets_file_problem(secrets_file)
+        if problem:
+            problems.append("headscale_preauth_keys_" + problem)
+    return problems
+
+
+def config_problems(config, settings):
+    if not isinstance(config, dict):
+        raise AnsibleFilterError("config_problems: the configuration must be a mapping, got %r" % (config,))
+    if not isinstance(settings, dict):
+        raise AnsibleFilterError("config_problems: the settings must be a mapping, got %r" % (settings,))
+    unknown = set(settings) - set(DEFAULTS)
+    if unknown:
+        raise AnsibleFilterError("config_problems: unknown settings %s" % ", ".join(sorted(unknown)))
+    s = dict(DEFAULTS)
+    s.update(settings)
+    return (pin_problems(s) + server_url_problems(config, s) + listener_problems(config, s)
+            + removed_key_problems(config) + dns_problems(config) + node_expiry_problems(config)
+            + storage_problems(config, s) + number_problems(s) + object_problems(s))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {"config_problems": config_problems}
