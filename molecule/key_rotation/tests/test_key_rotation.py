@@ -60,6 +60,8 @@ def test_the_max_key_age_policy_rotates_an_old_key_once(clients, mint, run_modul
 
     rotated = run_module("node_key_rotation", **policy)
     assert [n["name"] for n in rotated["rotated"]] == ["desk"], rotated
+    # A key rotated for being older than 10 s reports an age that says so, not 0.0 days.
+    assert rotated["rotated"][0]["key_age_seconds"] >= 10 and rotated["rotated"][0]["key_age_days"] > 0, rotated
     rerun = run_module("node_key_rotation", **policy)
     assert not rerun["changed"] and rerun["awaiting_reauth"] == ["desk"], rerun
 
