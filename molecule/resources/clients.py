@@ -139,6 +139,7 @@ def playbook(host):
     def run(name, **extra_vars):
         env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
                    ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.json")
+        run.messages = []
         extra_vars.setdefault("headscale_target_hosts", host.backend.host)
         # The playbooks become root; the container connection already is root (and has no sudo).
         extra_vars.setdefault("ansible_become", False)
@@ -154,6 +155,9 @@ def playbook(host):
         failures = [(result.get("msg", "") + " " + result.get("stderr", "")).strip()
                     for play in output["plays"] for task in play["tasks"]
                     for result in task["hosts"].values() if result.get("failed") and not result.get("ignore_errors")]
+        # What the playbook reported (debug tasks), for tests of its report: run.messages after a run.
+        run.messages = [result["msg"] for play in output["plays"] for task in play["tasks"]
+                        for result in task["hosts"].values() if isinstance(result.get("msg"), str)]
         return output["stats"][host.backend.host], failures
 
     return run

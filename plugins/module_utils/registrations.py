@@ -25,8 +25,9 @@ import re
 
 # headscale's registration cache keeps an auth id this long (state.registerCacheExpiration).
 REGISTRATION_LIFETIME = 15 * 60
-# The audit record of a registration request follows headscale's line within this many seconds.
-_PAIRING_WINDOW = 10
+# The audit record of the request that got an auth id follows headscale's line within this many seconds
+# (headscale logs a request when it completes; a long-poll that completes later is logged later).
+_PAIRING_WINDOW = 5
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _STARTED = re.compile(r"starting node registration using auth id: (\S+)")

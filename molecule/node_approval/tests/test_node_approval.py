@@ -30,6 +30,13 @@ def identity(node):
     return node["id"], node["ip_addresses"], node["user"]["name"]
 
 
+def pending(run_module, auth_id):
+    """The entry of tailnet.headscale.info gather=pending_registrations for AUTH_ID, or None."""
+    result = run_module("info", gather=["pending_registrations"])
+    assert not result["failed"], result
+    return next((p for p in result["pending_registrations"] if p["auth_id"] == auth_id), None)
+
+
 def enrol(clients, node_module, name):
     client = clients(name)
     assert node_module(state="registered", auth_id=client.login(), user="alice")["changed"]
@@ -45,7 +52,8 @@ def expire_and_login_again(client, node_module):
     return auth_id, client.node_key()
 
 
-def test_a_first_enrolment_verified_by_machine_key_comes_up_and_a_second_run_changes_nothing(clients, node_module):
+def test_a_first_enrolment_verified_by_machine_key_comes_up_and_a_second_run_changes_nothing(clients, node_module,
+                                                                                             run_module):
     laptop = clients("laptop")
     auth_id = laptop.login()
     assert laptop.status()["BackendState"] == "NeedsLogin"
@@ -55,9 +63,14 @@ def test_a_first_enrolment_verified_by_machine_key_comes_up_and_a_second_run_cha
     assert zero["failed"] and "expected_machine_key" in zero["msg"] and not zero["changed"], zero
     assert node_named(laptop.host, "laptop") is None
 
+    # The runbook's first look: the auth id is pending, from the client's address, with time left.
+    waiting = pending(run_module, auth_id)
+    assert waiting and waiting["client_address"] == "127.0.0.1" and 800 < waiting["seconds_left"] <= 900, waiting
+
     mkey = machine_key(laptop)
     result = node_module(state="registered", auth_id=auth_id, user="alice", expected_machine_key=mkey)
     assert result["changed"], result
+    assert pending(run_module, auth_id) is None
     laptop.wait_running()
     node = node_with_key(laptop.host, laptop.node_key())
     assert node["user"]["name"] == "alice"
