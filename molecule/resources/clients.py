@@ -53,6 +53,8 @@ class Client:
     def login(self):
         """Start an interactive login in the background; return the auth id it prints."""
         log = "/run/up-%s.log" % self.name
+        # A second login (after expiry) must not read the first one's URL from the old log.
+        self.host.check_output("rm -f %s" % log)
         self.host.check_output(
             "systemd-run --unit up-%s --collect -p StandardError=file:%s -p StandardOutput=file:%s "
             "/usr/local/bin/tailscale --socket=%s up --login-server=%s --hostname=%s --timeout=120s"

@@ -31,7 +31,8 @@ description:
     the one its owner reported out of band.
   - V(expired) expires the node's key - the device must re-authenticate, and comes back with a new
     node key but the same node ID and addresses.
-  - V(absent) expires the node, so a connected client learns at once that it is logged out, then deletes it.
+  - V(absent) expires the node, so a connected client learns that it is logged out, waits 3 seconds when the node
+    is online (headscale sends changes to clients in batches), then deletes it.
   - Existing nodes are selected by exactly one of O(id), O(name) or O(node_key).
 author:
   - tailnet.headscale developers (@tailnet-headscale)
@@ -185,6 +186,7 @@ cli_calls:
 """
 
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -202,6 +204,8 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import
 NODE_KEY_RE = re.compile(r"^(nodekey:)?[0-9a-f]{64}$")
 MACHINE_KEY_RE = re.compile(r"^(mkey:)?[0-9a-f]{64}$")
 AUTH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# How long state=absent lets headscale tell a connected client it expired before deleting it.
+EXPIRY_DELIVERY_SECONDS = 3
 # What `tailscale status --json` shows as Self.PublicKey before a device's first registration.
 ZERO_NODE_KEY = "nodekey:" + "0" * 64
 
@@ -419,6 +423,10 @@ class NodeModule(object):
             if not self.module.check_mode:
                 if not node["expired"]:
                     self.client.expire_node(node["id"])
+                    if node["online"]:
+                        # headscale sends changes to connected clients in batches (every 800 ms by
+                        # default); a node deleted before its batch goes out never hears of the expiry.
+                        time.sleep(EXPIRY_DELIVERY_SECONDS)
                 self.client.delete_node(node["id"])
             return True, None
         if node is None:
