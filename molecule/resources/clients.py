@@ -53,6 +53,8 @@ class Client:
     def login(self):
         """Start an interactive login in the background; return the auth id it prints."""
         log = "/run/up-%s.log" % self.name
+        # A second login (after expiry) must not read the first one's URL from the old log.
+        self.host.check_output("rm -f %s" % log)
         self.host.check_output(
             "systemd-run --unit up-%s --collect -p StandardError=file:%s -p StandardOutput=file:%s "
             "/usr/local/bin/tailscale --socket=%s up --login-server=%s --hostname=%s --timeout=120s"
@@ -139,6 +141,7 @@ def playbook(host):
     def run(name, **extra_vars):
         env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
                    ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.json")
+        run.messages = []
         extra_vars.setdefault("headscale_target_hosts", host.backend.host)
         # The playbooks become root; the container connection already is root (and has no sudo).
         extra_vars.setdefault("ansible_become", False)
@@ -154,6 +157,9 @@ def playbook(host):
         failures = [(result.get("msg", "") + " " + result.get("stderr", "")).strip()
                     for play in output["plays"] for task in play["tasks"]
                     for result in task["hosts"].values() if result.get("failed") and not result.get("ignore_errors")]
+        # What the playbook reported (debug tasks), for tests of its report: run.messages after a run.
+        run.messages = [result["msg"] for play in output["plays"] for task in play["tasks"]
+                        for result in task["hosts"].values() if isinstance(result.get("msg"), str)]
         return output["stats"][host.backend.host], failures
 
     return run

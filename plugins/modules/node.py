@@ -14,11 +14,14 @@ short_description: Approve, reject, rename, tag, expire and delete headscale nod
 version_added: 0.1.0
 description:
   - V(registered) approves a pending interactive registration (the auth ID a device shows after
-    C(tailscale up)) for O(user). With O(expected_node_key) - the key the device owner reads from
-    C(tailscale status --json) and sends over another channel - a node that presents any other key
-    is removed again at once and the task fails, so a hijacked or mistyped auth ID cannot register a
-    stranger's device. Approvals are recorded in O(registrations_file), so re-running the same
-    approval reports C(changed=false).
+    C(tailscale up)) for O(user). Verify it against what the device owner reports over another
+    channel, so a hijacked or mistyped auth ID cannot register a stranger's device - O(expected_machine_key)
+    (any login, including the first), or O(expected_node_key) (a device re-authenticating after its key
+    expired shows its old node key while it waits; the module checks that the registration comes from the
+    machine that held that key). On a mismatch the task fails with C(changed=true) and the actions taken -
+    a node this registration created is deleted again, and a node that existed before keeps its ID, addresses
+    and owner but is expired (and its tags restored), so nothing it presented is trusted.
+    Approvals are recorded in O(registrations_file), so re-running the same approval reports C(changed=false).
   - V(rejected) turns a pending registration down (headscale 0.29 and later).
   - V(present) applies O(rename_to), O(tags) and O(approved_routes) to an existing node. With
     O(expected_node_key), the node's key is checked first and nothing changes on a mismatch.
@@ -28,7 +31,8 @@ description:
     the one its owner reported out of band.
   - V(expired) expires the node's key - the device must re-authenticate, and comes back with a new
     node key but the same node ID and addresses.
-  - V(absent) deletes the node.
+  - V(absent) expires the node, so a connected client learns that it is logged out, waits 3 seconds when the node
+    is online (headscale sends changes to clients in batches), then deletes it.
   - Existing nodes are selected by exactly one of O(id), O(name) or O(node_key).
 author:
   - tailnet.headscale developers (@tailnet-headscale)
@@ -53,8 +57,16 @@ options:
     description:
       - The node key the device owner reported out of band (C(Self.PublicKey) of
         C(tailscale status --json)), with or without the C(nodekey:) prefix.
-      - With O(state=registered), a node presenting another key is removed again; with
-        O(state=present), the task fails before changing anything.
+      - With O(state=registered), for a device re-authenticating after expiry - it shows the key it had
+        before, and the registration must come from the machine that held it. A device that was never
+        registered shows an all-zero key, which is refused; use O(expected_machine_key) for it.
+      - With O(state=present), the node's current key; the task fails before changing anything on a mismatch.
+    type: str
+  expected_machine_key:
+    description:
+      - The machine key the device owner reported out of band (C(mkey:) and 64 hex digits, or the hex
+        digits alone), with O(state=registered). A device keeps its machine key for its whole life, and it is
+        known before the first registration; docs/operations.md shows how the owner reads it.
     type: str
   quarantine_tag:
     description:
@@ -96,11 +108,20 @@ seealso:
 EXAMPLES = r"""
 # The device owner ran `tailscale up --login-server https://hs.example.com`, got
 # https://hs.example.com/register/hskey-authreq-AbC..., and read their node key with
-# `tailscale status --json | jq -r .Self.PublicKey`, then sent both to the admin.
-- name: Approve alice's laptop, verifying its node key
+# its machine key (docs/operations.md, "Approve a device"), then sent both to the admin.
+- name: Approve alice's new laptop, verifying its machine key
   tailnet.headscale.node:
     state: registered
     auth_id: hskey-authreq-AbCdEfGhIjKlMnOpQrStUvWx
+    user: alice
+    expected_machine_key: mkey:5b0e...
+
+# The laptop's key expired; while it waits for approval it shows its old node key in
+# `tailscale status --json`, and the module checks the registration comes from that machine.
+- name: Approve alice's laptop again after its key expired
+  tailnet.headscale.node:
+    state: registered
+    auth_id: hskey-authreq-ZyXwVuTsRqPoNmLkJiHgFeDc
     user: alice
     expected_node_key: nodekey:7c3f...
 
@@ -111,7 +132,7 @@ EXAMPLES = r"""
     approved_routes: [10.20.0.0/24]
 
 # The server joined with a pre-auth key minted with tags [tag:quarantine]; its owner
-# read `tailscale status --json | jq -r .Self.PublicKey` on it and sent it over.
+# read Self.PublicKey of `tailscale status --json` on it and sent it over.
 - name: Release web3 from quarantine once its node key is verified
   tailnet.headscale.node:
     name: web3
@@ -149,7 +170,10 @@ node:
     expiry: "2027-05-21T07:00:00Z"
     expired: false
 actions:
-  description: What was done (or would be, in check mode).
+  description:
+    - What was done (or would be, in check mode).
+    - Also returned when the task fails, for example after a failed verification
+      (C(delete node 9 (laptop\), created by this registration)).
   returned: always
   type: list
   elements: str
@@ -162,6 +186,7 @@ cli_calls:
 """
 
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -185,11 +210,41 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.validation impor
 )
 
 NODE_KEY_RE = re.compile(r"^(nodekey:)?[0-9a-f]{64}$")
+MACHINE_KEY_RE = re.compile(r"^(mkey:)?[0-9a-f]{64}$")
 AUTH_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+# How long state=absent lets headscale tell a connected client it expired before deleting it.
+EXPIRY_DELIVERY_SECONDS = 3
+# What `tailscale status --json` shows as Self.PublicKey before a device's first registration.
+ZERO_NODE_KEY = "nodekey:" + "0" * 64
 
 
 def normalize_node_key(value):
     return value if value.startswith("nodekey:") else "nodekey:" + value
+
+
+def normalize_machine_key(value):
+    return value if value.startswith("mkey:") else "mkey:" + value
+
+
+def verification_problem(node, expected_node_key, expected_machine_key, anchor):
+    """Why NODE, just registered, is not the device its owner described; None when it is.
+
+    anchor: the node that carried expected_node_key before the registration. A device that
+    re-authenticates after expiry shows that old key while it waits, and comes back with a new
+    one: what proves it is the same device is its machine key, which never changes.
+    """
+    if expected_machine_key and node["machine_key"] != expected_machine_key:
+        return "expected machine key %s, the device presented %s" % (expected_machine_key, node["machine_key"])
+    if expected_node_key:
+        if anchor is not None:
+            if node["machine_key"] != anchor["machine_key"]:
+                return ("expected the device that had node key %s (node %d, %s, machine key %s), "
+                        "the device presented machine key %s and node key %s"
+                        % (expected_node_key, anchor["id"], anchor["name"], anchor["machine_key"],
+                           node["machine_key"], node["node_key"]))
+        elif node["node_key"] != expected_node_key:
+            return "expected node key %s, the device presented %s" % (expected_node_key, node["node_key"])
+    return None
 
 
 class Registry(object):
@@ -211,8 +266,8 @@ class NodeModule(object):
         self.actions = []
         self.before = None
 
-    def fail(self, msg):
-        self.module.fail_json(msg=msg, actions=self.actions, cli_calls=self.client.calls)
+    def fail(self, msg, changed=False):
+        self.module.fail_json(msg=msg, changed=changed, actions=self.actions, cli_calls=self.client.calls)
 
     def validate(self):
         p = self.params
@@ -221,6 +276,12 @@ class NodeModule(object):
         for option in ("expected_node_key", "node_key"):
             if p[option] is not None and not NODE_KEY_RE.match(p[option]):
                 self.fail("%s %r is not a node key (nodekey: followed by 64 hex digits)" % (option, p[option]))
+        if p["expected_machine_key"] is not None and not MACHINE_KEY_RE.match(p["expected_machine_key"]):
+            self.fail("expected_machine_key %r is not a machine key (mkey: followed by 64 hex digits)" % p["expected_machine_key"])
+        if p["expected_node_key"] is not None and normalize_node_key(p["expected_node_key"]) == ZERO_NODE_KEY:
+            self.fail("expected_node_key is all zeros: every device shows that before its first registration, so it "
+                      "proves nothing. Ask the owner for the device's machine key instead and pass it as "
+                      "expected_machine_key (docs/operations.md, 'Approve a device', shows the command)")
         if p["auth_id"] is not None and (not AUTH_ID_RE.match(p["auth_id"]) or p["auth_id"].startswith("-")):
             self.fail("auth_id %r is not a registration ID: give the last part of the /register/ URL "
                       "(letters, digits, '-' and '_', not starting with '-')" % p["auth_id"])
@@ -251,6 +312,8 @@ class NodeModule(object):
             self.fail("rename_to, tags, approved_routes and quarantine_tag apply with state=present")
         if p["state"] in ("expired", "absent") and p["expected_node_key"] is not None:
             self.fail("expected_node_key applies with state=registered or state=present")
+        if p["state"] != "registered" and p["expected_machine_key"] is not None:
+            self.fail("expected_machine_key applies with state=registered")
         if p["quarantine_tag"] is not None:
             if p["expected_node_key"] is None:
                 self.fail("quarantine_tag needs expected_node_key: the key the node's owner reported out of band")
@@ -278,20 +341,29 @@ class NodeModule(object):
         if p["user"] not in users:
             self.fail("user %r does not exist on this headscale server" % p["user"])
         expected = normalize_node_key(p["expected_node_key"]) if p["expected_node_key"] else None
+        expected_machine = normalize_machine_key(p["expected_machine_key"]) if p["expected_machine_key"] else None
         record = registry.data.get(p["auth_id"])
+        nodes = self.client.nodes()
         if record:
             if record.get("rejected"):
                 self.fail("auth id %s was rejected earlier; the device must start a new login" % p["auth_id"])
-            node = next((n for n in self.client.nodes() if n["id"] == record["node_id"]), None)
+            node = next((n for n in nodes if n["id"] == record["node_id"]), None)
             if node is None:
                 self.fail("auth id %s registered node %d, which no longer exists" % (p["auth_id"], record["node_id"]))
             if node["user"] != p["user"]:
                 self.fail("auth id %s registered node %s to user %s, not %s"
                           % (p["auth_id"], node["name"], node["user"], p["user"]))
-            if expected and node["node_key"] != expected and record["node_key"] != expected:
+            known_keys = (node["node_key"], record["node_key"], record.get("verified_node_key"))
+            if expected and expected not in known_keys:
                 self.fail("auth id %s registered node %s with key %s, not the expected %s"
                           % (p["auth_id"], node["name"], record["node_key"], expected))
+            if expected_machine and node["machine_key"] != expected_machine:
+                self.fail("auth id %s registered node %s with machine key %s, not the expected %s"
+                          % (p["auth_id"], node["name"], node["machine_key"], expected_machine))
             return False, node
+        before = dict((n["id"], n) for n in nodes)
+        # A device re-authenticating after expiry shows its old node key while it waits.
+        anchor = next((n for n in nodes if n["node_key"] == expected), None) if expected else None
         self.actions.append("register auth id %s to user %s" % (p["auth_id"], p["user"]))
         if self.module.check_mode:
             return True, None
@@ -302,15 +374,35 @@ class NodeModule(object):
                 self.fail("auth id %s is not pending on this server (unknown, expired, or already used): %s"
                           % (p["auth_id"], error.message))
             raise
-        if expected and node["node_key"] != expected:
-            # Out-of-band verification failed: whoever used this auth id is not
-            # the device its owner described. Take the node off the tailnet again.
-            self.client.delete_node(node["id"])
-            self.fail("node key mismatch for auth id %s: expected %s, the device presented %s; "
-                      "node %d (%s) was removed again" % (p["auth_id"], expected, node["node_key"], node["id"], node["hostname"]))
-        registry.data[p["auth_id"]] = dict(node_id=node["id"], user=p["user"], node_key=node["node_key"], at=iso(utcnow()))
+        problem = verification_problem(node, expected, expected_machine, anchor)
+        if problem:
+            self.contain(node, before.get(node["id"]), problem)
+        registry.data[p["auth_id"]] = dict(node_id=node["id"], user=p["user"], node_key=node["node_key"],
+                                           machine_key=node["machine_key"], verified_node_key=expected,
+                                           at=iso(utcnow()))
         registry.save()
         return True, node
+
+    def contain(self, node, previous, problem):
+        """The registration just made is not the device its owner described: take back the trust it got,
+        without destroying anything that existed before this call, then fail."""
+        what = "node key mismatch for auth id %s: %s" % (self.params["auth_id"], problem)
+        if previous is None:
+            # Created by this call: rejecting it destroys nothing that was there before.
+            self.actions.append("delete node %d (%s), created by this registration" % (node["id"], node["hostname"]))
+            self.client.delete_node(node["id"])
+            self.fail("%s; node %d (%s), new with this registration, was deleted again. The device must run "
+                      "`tailscale up` again for a new auth id" % (what, node["id"], node["hostname"]), changed=True)
+        # An existing device re-authenticated: it keeps its id, addresses and owner, but nothing it
+        # presented is trusted. Expire it and put its tags back (a quarantined node stays quarantined).
+        self.actions.append("expire node %d (%s)" % (node["id"], node["name"]))
+        node = self.client.expire_node(node["id"])
+        if previous["tags"] and node["tags"] != previous["tags"]:
+            self.actions.append("restore tags %s of node %d" % (",".join(previous["tags"]), node["id"]))
+            node = self.client.tag_node(node["id"], previous["tags"])
+        self.fail("%s; node %d (%s) existed before and keeps its id, addresses and owner, but it is expired: "
+                  "it must re-authenticate, and be approved with the right key"
+                  % (what, node["id"], node["name"]), changed=True)
 
     def reject(self):
         p = self.params
@@ -336,8 +428,18 @@ class NodeModule(object):
         if p["state"] == "absent":
             if node is None:
                 return False, None
+            # Expire first: headscale tells a connected client its key expired, so the device stops
+            # believing it is Running. A node deleted outright keeps its stale peers on the client.
+            if not node["expired"]:
+                self.actions.append("expire node %d (%s)" % (node["id"], node["name"]))
             self.actions.append("delete node %d (%s)" % (node["id"], node["name"]))
             if not self.module.check_mode:
+                if not node["expired"]:
+                    self.client.expire_node(node["id"])
+                    if node["online"]:
+                        # headscale sends changes to connected clients in batches (every 800 ms by
+                        # default); a node deleted before its batch goes out never hears of the expiry.
+                        time.sleep(EXPIRY_DELIVERY_SECONDS)
                 self.client.delete_node(node["id"])
             return True, None
         if node is None:
@@ -404,6 +506,7 @@ def main():
         auth_id=dict(type="str"),
         user=dict(type="str"),
         expected_node_key=dict(type="str", no_log=False),
+        expected_machine_key=dict(type="str", no_log=False),
         id=dict(type="int"),
         name=dict(type="str"),
         node_key=dict(type="str", no_log=False),

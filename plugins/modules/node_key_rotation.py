@@ -106,7 +106,7 @@ rotated:
   returned: always
   type: list
   elements: dict
-  sample: [{id: 3, name: alice-laptop, user: alice, key_issued_at: "2026-08-01T09:00:00Z", key_age_days: 113.2, source: expiry}]
+  sample: [{id: 3, name: alice-laptop, user: alice, key_issued_at: "2026-08-01T09:00:00Z", key_age_days: 113.2, key_age_seconds: 9780480, source: expiry}]
 awaiting_reauth:
   description: Names of selected nodes that are expired and have not re-authenticated yet.
   returned: always
@@ -135,8 +135,11 @@ nodes:
       description: When the current key was issued, as far as the data tells (UTC).
       type: str
     key_age_days:
-      description: Age of the key in days.
+      description: Age of the key in days, to six decimals (0.001389 for two minutes).
       type: float
+    key_age_seconds:
+      description: Age of the key in whole seconds, for short maximum ages.
+      type: int
     source:
       description: V(expiry), V(created), V(observed) or V(reused) - see the description.
       type: str
@@ -238,7 +241,7 @@ class NodeKeyRotation(object):
                     continue
                 age = (now - issued).total_seconds()
                 entry = dict(id=node["id"], name=node["name"], user=node["user"], node_key=node["node_key"],
-                             key_issued_at=iso(issued), key_age_days=round(age / 86400.0, 2), source=source)
+                             key_issued_at=iso(issued), key_age_days=round(age / 86400.0, 6), key_age_seconds=int(age), source=source)
                 if node["expired"]:
                     entry["status"] = "awaiting_reauth"
                     awaiting.append(node["name"])

@@ -163,11 +163,21 @@ created:
   elements: dict
   sample: []
 revoked:
-  description: Keys expired (and deleted, with O(delete)) by this run.
+  description:
+    - Keys expired (and deleted, with O(delete)) by this run, as they were before; C(usable) tells the keys
+      that could still enrol a node from those already used up.
   returned: always
   type: list
   elements: dict
   sample: []
+kept_tag_only:
+  description:
+    - With O(state=absent) and O(user), the usable keys that belong to no user (tag-only keys, C(user=null))
+      and were therefore left alone. Revoke them by O(tags) if they leaked too.
+  returned: when O(state=absent) selects by O(user)
+  type: list
+  elements: dict
+  sample: [{id: 7, prefix: hskey-auth-uacb5mf5dVCn, user: null, tags: ["tag:quarantine"], usable: true}]
 actions:
   description: What was done (or would be, in check mode), one line per change.
   returned: always
@@ -355,6 +365,9 @@ def main():
             else:
                 to_revoke.extend(k for k in found if not k["expired"] or params["delete"])
 
+        if any(i["state"] == "absent" and i["user"] for i in items):
+            revoking = set(k["id"] for k in to_revoke)
+            result["kept_tag_only"] = [k for k in keys if k["user"] is None and k["usable"] and k["id"] not in revoking]
         verb = "expire and delete" if params["delete"] else "expire"
         result["actions"] = ["mint %s" % describe(i) for i in to_mint] + \
             ["%s key %d (%s)" % (verb, k["id"], k["prefix"]) for k in to_revoke]

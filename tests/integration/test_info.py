@@ -8,7 +8,7 @@ def test_reports_version_health_and_objects_without_secrets(headscale, tmp_path)
     result, out = headscale.module("info")
     assert not result["changed"], out
     assert result["version"] == headscale.version
-    assert result["health"]["database_connectivity"] is True
+    assert result["health"]["database_connectivity"] is True and result["health"]["healthy"] is True
     assert "ivy" in [u["name"] for u in result["users"]]
     assert result["preauth_keys"] and all("key" not in k for k in result["preauth_keys"])
     assert secrets.read_text().split("key: ")[1].strip() not in out
@@ -25,3 +25,10 @@ def test_unknown_item_is_refused_by_name(headscale):
     result, out = headscale.module("info", gather=["secrets"])
     assert result.get("failed"), out
     assert "secrets" in result["msg"]
+
+
+def test_health_of_a_stopped_server_is_reported_unhealthy_not_a_failure(headscale):
+    result, out = headscale.module_while_stopped("info", gather=["version", "health"])
+    assert not result.get("failed"), out
+    assert result["health"]["healthy"] is False and result["health"]["error"], out
+    assert result["version"] == headscale.version

@@ -1,6 +1,9 @@
 """tailnet.headscale.node input handling against a real headscale (both versions).
 Registrations with real clients are proven in molecule/node_approval."""
 
+import random
+import string
+
 import pytest
 
 AUTH_ID = {"0.28.0": "AbCdEfGhIjKlMnOpQrStUvWx", "0.29.3": "hskey-authreq-AbCdEfGhIjKlMnOpQrStUvWx"}
@@ -18,6 +21,11 @@ def users(headscale):
     ({"state": "registered", "auth_id": "AUTH", "user": "nina"}, ["not pending"]),
     ({"state": "registered", "auth_id": "AUTH"}, ["needs user"]),
     ({"state": "registered", "auth_id": "AUTH", "user": "nina", "expected_node_key": "nodekey:xyz"}, ["'nodekey:xyz'"]),
+    ({"state": "registered", "auth_id": "AUTH", "user": "nina", "expected_node_key": "0" * 64},
+     ["all zeros", "expected_machine_key"]),
+    ({"state": "registered", "auth_id": "AUTH", "user": "nina", "expected_machine_key": "nodekey:" + "ab" * 32},
+     ["is not a machine key"]),
+    ({"name": "x", "expected_machine_key": "ab" * 32}, ["expected_machine_key", "state=registered"]),
     ({"id": 0, "state": "absent"}, ["positive", "0"]),
     ({"id": -4, "state": "expired"}, ["-4"]),
     ({"id": 424242, "state": "expired"}, ["id=424242"]),
@@ -102,3 +110,34 @@ def test_a_node_never_quarantined_is_not_retagged(headscale, tmp_path):
         assert result["node"]["tags"] == [], out
     finally:
         headscale.module("node", id=node["id"], state="absent")
+
+
+def pending(headscale, name):
+    """A pending registration without a device (debug create-node); returns its auth id."""
+    auth_id = "".join(random.choice(string.ascii_letters) for position in range(24))
+    if headscale.version >= "0.29":
+        auth_id = "hskey-authreq-" + auth_id
+    headscale.cli("debug", "create-node", "--name", name, "--user", "nina", "--key", auth_id)
+    return auth_id
+
+
+def test_a_new_node_failing_verification_is_deleted_and_the_result_says_changed(headscale, tmp_path):
+    name = "new-%s" % tmp_path.name[-4:].lower().replace("_", "x")
+    auth_id = pending(headscale, name)
+    before = [n["id"] for n in headscale.state("nodes") or []]
+    result, out = headscale.module("node", state="registered", auth_id=auth_id, user="nina",
+                                   expected_machine_key="mkey:" + "cd" * 32, registrations_file=str(tmp_path / "r.json"))
+    assert result.get("failed") and result["changed"], out
+    assert "mismatch" in result["msg"] and "mkey:" + "cd" * 32 in result["msg"], out
+    assert result["actions"][0].startswith("register") and result["actions"][1].startswith("delete node"), out
+    assert [n["id"] for n in headscale.state("nodes") or []] == before
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_absent_expires_the_node_before_deleting_it(headscale, tmp_path):
+    node = headscale.add_node("gone-%s" % tmp_path.name[-4:].lower().replace("_", "x"), "nina")
+    result, out = headscale.module("node", id=node["id"], state="absent", registrations_file=str(tmp_path / "r.json"))
+    assert result["changed"] and [a.split()[0] for a in result["actions"]] == ["expire", "delete"], out
+    assert node["id"] not in [n["id"] for n in headscale.state("nodes") or []]
+    again, out = headscale.module("node", id=node["id"], state="absent", registrations_file=str(tmp_path / "r.json"))
+    assert not again["changed"], out

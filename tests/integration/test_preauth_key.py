@@ -155,3 +155,16 @@ def test_absent_all_revokes_every_key_whoever_owns_it(headscale, tmp_path):
     # all=false is the default, so it goes with any selector (as the incident playbook passes it).
     by_user, out = headscale.module("preauth_key", state="absent", all=False, user="alice")
     assert not by_user.get("failed") and not by_user["changed"], out
+
+
+def test_revoking_a_users_keys_names_the_tag_only_keys_it_left_and_tags_revoke_them(headscale, tmp_path):
+    tag_only = mint(headscale, tmp_path, tags=["tag:ci"], fresh=True)[1][0]
+    mint(headscale, tmp_path, user="bob", fresh=True)
+    by_user, out = headscale.module("preauth_key", state="absent", user="bob")
+    assert by_user["changed"] and True in [k["usable"] for k in by_user["revoked"]], out
+    assert tag_only["id"] in [k["id"] for k in by_user["kept_tag_only"]], out
+    assert all(k["user"] is None for k in by_user["kept_tag_only"]), out
+    assert tag_only["id"] in usable_ids(headscale)
+    by_tag, out = headscale.module("preauth_key", state="absent", tags=["tag:ci"])
+    assert by_tag["changed"] and tag_only["id"] in [k["id"] for k in by_tag["revoked"]], out
+    assert "kept_tag_only" not in by_tag and tag_only["id"] not in usable_ids(headscale)

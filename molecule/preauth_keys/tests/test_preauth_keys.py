@@ -69,6 +69,24 @@ def test_the_incident_playbook_revokes_every_key_of_a_user(host, clients, mint, 
     assert refused["failures"] == 1 and "exactly one of" in failures[-1], failures
 
 
+def test_revoking_a_users_keys_counts_usable_ones_and_names_tag_only_keys_then_tags_revoke_them(clients, mint, playbook):
+    spent = clients("spent")
+    assert spent.up(mint(user="bob")[1]).rc == 0
+    mint(user="bob")
+    tag_only_id, tag_only = mint(tags=["tag:ci"])
+    stats, failures = playbook("revoke_preauth_keys", revoke_user="bob")
+    assert stats["failures"] == 0, failures
+    report = playbook.messages[-1]
+    # The used-up key is expired too, but not counted as revoked; the tag-only key is named, left alone.
+    assert report.startswith("1 usable key(s) revoked") and "1 used-up key(s) expired as well" in report, report
+    assert "Left alone" in report and "tag:ci" in report, report
+    stats, failures = playbook("revoke_preauth_keys", revoke_tags=["tag:ci"])
+    assert stats["failures"] == 0 and stats["changed"] == 1, failures
+    assert playbook.messages[-1].startswith("1 usable key(s) revoked"), playbook.messages
+    refused = clients("tagleak").up(tag_only)
+    assert refused.rc != 0 and "expired" in refused.stderr, (tag_only_id, refused.stderr)
+
+
 def test_ephemeral_node_disappears_after_it_goes_away(host, clients, mint):
     key = mint(user="bob", ephemeral=True)[1]
     client = clients("ephemeral")
