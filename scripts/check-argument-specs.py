@@ -6,6 +6,7 @@ import sys
 
 import yaml
 
+
 def _templated(value):
     """A default computed on the controller (a Jinja expression) cannot be written as a value."""
     return isinstance(value, str) and "{{" in value
