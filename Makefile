@@ -38,6 +38,8 @@ lint: tools
 	python3 scripts/gen-docs.py --check
 	python3 scripts/check-doc-tests.py
 	python3 scripts/gen-refusal-counts.py --check
+	# The benchmark tables of README.md and docs/benchmarks.md are written from bench/results.
+	python3 bench/tables.py --check
 	antsibull-changelog lint
 	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst

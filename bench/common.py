@@ -7,6 +7,7 @@ this run met it."""
 
 import json
 import os
+import time
 
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -20,7 +21,9 @@ def figure(name, value, goal, met, detail="", fmt="%.2f"):
 def save(bench, title, figures, **extra):
     """Write RESULTS/<bench>.json: the title, the figures, and any raw data (extra)."""
     os.makedirs(RESULTS, exist_ok=True)
-    data = dict(bench=bench, title=title, figures=figures)
+    # When and on what: the tables in the docs show it (bench/tables.py).
+    data = dict(bench=bench, title=title, figures=figures, date=time.strftime("%Y-%m-%d"),
+                machine=os.environ.get("BENCH_MACHINE") or "%d cores" % os.cpu_count())
     data.update(extra)
     path = os.path.join(RESULTS, bench + ".json")
     with open(path, "w") as f:

@@ -3,27 +3,17 @@
 Reads RESULTS/*.json (bench/common.py); prints each figure with its goal and met/MISSED;
 draws time and CLI calls vs N for the reconcile of declared users and keys to
 docs/bench-scaling.png (or the path given as the first argument).
+Writes the tables of README.md and docs/benchmarks.md from them (bench/tables.py).
 Run with bench/venv.sh's python (matplotlib). Exits 1 when a benchmark saved nothing."""
 
 import os
 import sys
 
 from common import RESULTS, load_all
+from tables import summary, write
 
 EXPECTED = ["server", "upgrade", "modules"]
 PLOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "bench-scaling.png"))
-
-
-def summary(results):
-    rows = [("benchmark", "figure", "value", "goal", "verdict")]
-    for result in results:
-        for fig in result["figures"]:
-            verdict = "" if fig["met"] is None else ("met" if fig["met"] else "MISSED")
-            rows.append((result["bench"], fig["name"], fig["shown"], fig["goal"] or "", verdict))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 def plot(scaling, title, path):
@@ -71,6 +61,8 @@ def main():
         path = sys.argv[1] if len(sys.argv) > 1 else PLOT
         plot(modules[0]["scaling"], modules[0]["title"], path)
         print("scaling plot: %s" % path)
+    # The README's and docs/benchmarks.md's tables, from these results.
+    write(results)
     return 1 if missing else 0
 
 

@@ -1,10 +1,16 @@
-"""Every role default is declared in meta/argument_specs.yml, and every declared
-option either has a default in defaults/main.yml or is required."""
+"""Every role default is declared in meta/argument_specs.yml with the same value,
+and every declared option either has a default in defaults/main.yml or is required."""
 
 import pathlib
 import sys
 
 import yaml
+
+
+def _templated(value):
+    """A default computed on the controller (a Jinja expression) cannot be written as a value."""
+    return isinstance(value, str) and "{{" in value
+
 
 root = pathlib.Path(__file__).resolve().parent.parent
 problems = []
@@ -24,6 +30,12 @@ for role in sorted((root / "roles").iterdir()):
             problems.append(f"{role.name}: option {name} has no default and is not required")
         if name in defaults and spec.get("required"):
             problems.append(f"{role.name}: option {name} is required but has a default")
+        if name in defaults and "default" in spec and spec["default"] != defaults[name]:
+            problems.append(f"{role.name}: option {name} defaults to {spec['default']!r} in meta/argument_specs.yml "
+                            f"but to {defaults[name]!r} in defaults/main.yml")
+        if name in defaults and "default" not in spec and not _templated(defaults[name]):
+            problems.append(f"{role.name}: option {name} has no default in meta/argument_specs.yml "
+                            f"(defaults/main.yml: {defaults[name]!r})")
         if "description" not in spec:
             problems.append(f"{role.name}: option {name} has no description")
 

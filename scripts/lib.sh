@@ -8,8 +8,13 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # clone on the same machine (CI) reuses it.
 CACHE_DIR="${TAILNET_HEADSCALE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tailnet.headscale}"
 
-# Versions the test bed builds. HEADSCALE_VERSION must match the role default.
-HEADSCALE_VERSION="${HEADSCALE_VERSION:-v0.29.3}"
+# Versions the test bed builds. HEADSCALE_VERSION is the server role's default
+# (roles/server/defaults/main.yml is the one place it is written).
+role_headscale_version() {
+  sed -n 's/^headscale_version: *"\{0,1\}\([0-9][^"]*\)"\{0,1\} *$/\1/p' "$REPO_ROOT/roles/server/defaults/main.yml"
+}
+HEADSCALE_VERSION="${HEADSCALE_VERSION:-v$(role_headscale_version)}"
+[ "$HEADSCALE_VERSION" != v ] || { printf 'ERROR: no headscale_version in roles/server/defaults/main.yml\n' >&2; exit 1; }
 HEADSCALE_PREVIOUS_VERSION="${HEADSCALE_PREVIOUS_VERSION:-v0.28.0}"
 TAILSCALE_VERSION="${TAILSCALE_VERSION:-v1.102.4}"
 DEBIAN_SUITES="${DEBIAN_SUITES:-bookworm trixie}"

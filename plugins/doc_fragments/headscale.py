@@ -21,6 +21,13 @@ options:
       - headscale configuration file; it tells the CLI where the unix socket is.
     type: path
     default: /etc/headscale/config.yaml
+attributes:
+  action_group:
+    description: Use C(group/tailnet.headscale.headscale) in C(module_defaults) to set O(headscale_binary) and
+      O(headscale_config) once for every module of the collection.
+    support: full
+    membership:
+      - tailnet.headscale.headscale
 notes:
   - Runs on the headscale host and drives the server with its CLI over the local unix socket,
     so no API key is needed; the task needs root or membership of the server role's

@@ -7,27 +7,52 @@ import shutil
 import threading
 
 import pytest
+import yaml
 
 VERSION = os.environ["TAILNET_HEADSCALE_VERSION"]
 
-# What a run that must change nothing leaves exactly as it was: every managed
-# file's checksum, the noise and DERP keys, the binary switch, the running
-# process, and headscale's users, pre-auth keys and nodes.
-HOST_STATE = (
-    "sha256sum /etc/headscale/config.yaml /etc/headscale/policy.json "
-    "/etc/systemd/system/headscale.service /usr/local/lib/headscale/* "
-    "/var/lib/headscale/noise_private.key /var/lib/headscale/derp_server_private.key; "
-    "readlink /usr/local/bin/headscale; "
-    "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service; "
-    "for what in users preauthkeys nodes; do headscale -o json $what list; done; "
-    "ls -la /var/backups/headscale 2>/dev/null || true"
-)
+ROLE_DEFAULTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "server", "defaults", "main.yml")
 
 
 @pytest.fixture(scope="module")
-def host_state(host):
-    """Call it before and after a run and compare (HOST_STATE)."""
-    return lambda: host.check_output(HOST_STATE)
+def paths(host):
+    """Where the server role put headscale on this host: the inventory's
+    headscale_config_dir and headscale_binary_path (hs-trixie sets both), else the
+    role's defaults."""
+    with open(ROLE_DEFAULTS) as handle:
+        defaults = yaml.safe_load(handle)
+    inventory = host.ansible.get_variables()
+    config_dir = inventory.get("headscale_config_dir", defaults["headscale_config_dir"])
+    return {
+        "config_dir": config_dir,
+        "config": config_dir + "/config.yaml",
+        "policy": config_dir + "/policy.json",
+        "binary": inventory.get("headscale_binary_path", defaults["headscale_binary_path"]),
+        "install_dir": defaults["headscale_install_dir"],
+    }
+
+
+@pytest.fixture(scope="module")
+def headscale(paths):
+    """The headscale command with this host's binary and config, for host.run."""
+    return "%s -c %s" % (paths["binary"], paths["config"])
+
+
+@pytest.fixture(scope="module")
+def host_state(host, paths):
+    """Call it before and after a run and compare: what a run that must change
+    nothing leaves exactly as it was - every managed file's checksum, the noise
+    and DERP keys, the binary switch, the running process, headscale's users,
+    pre-auth keys and nodes, and the backups."""
+    command = (
+        "sha256sum {config} {policy} /etc/systemd/system/headscale.service {install_dir}/* "
+        "/var/lib/headscale/noise_private.key /var/lib/headscale/derp_server_private.key; "
+        "readlink {binary}; "
+        "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service; "
+        "for what in users preauthkeys nodes; do {binary} -c {config} -o json $what list; done; "
+        "ls -la /var/backups/headscale 2>/dev/null || true"
+    ).format(**paths)
+    return lambda: host.check_output(command)
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,12 @@ def exposure(host, unit):
     return float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
 
 
-def test_binary_is_the_pinned_version(host):
-    assert f"headscale version v{VERSION}" in host.check_output("headscale version")
+def test_binary_is_the_pinned_version(host, paths):
+    assert f"headscale version v{VERSION}" in host.check_output(f"{paths['binary']} version")
 
 
-def test_binary_is_the_verified_file_and_root_owned(host):
-    link = host.file("/usr/local/bin/headscale")
+def test_binary_is_the_verified_file_and_root_owned(host, paths):
+    link = host.file(paths["binary"])
     assert link.is_symlink
     binary = host.file(link.linked_to)
     assert binary.path == f"/usr/local/lib/headscale/headscale-{VERSION}"
@@ -50,9 +50,9 @@ def test_service_account_cannot_log_in(host):
 @pytest.mark.parametrize(
     "path,user,group,mode",
     [
-        ("/etc/headscale", "root", "headscale-admin", 0o750),
-        ("/etc/headscale/config.yaml", "root", "headscale-admin", 0o640),
-        ("/etc/headscale/policy.json", "root", "headscale-admin", 0o640),
+        ("{config_dir}", "root", "headscale-admin", 0o750),
+        ("{config}", "root", "headscale-admin", 0o640),
+        ("{policy}", "root", "headscale-admin", 0o640),
         ("/var/lib/headscale", "headscale", "headscale-admin", 0o750),
         ("/var/lib/headscale/noise_private.key", "headscale", "headscale-admin", 0o600),
         ("/var/lib/headscale/derp_server_private.key", "headscale", "headscale-admin", 0o600),
@@ -61,14 +61,14 @@ def test_service_account_cannot_log_in(host):
         ("/run/headscale/headscale.sock", "headscale", "headscale-admin", 0o770),
     ],
 )
-def test_owner_and_mode(host, path, user, group, mode):
-    f = host.file(path)
+def test_owner_and_mode(host, paths, path, user, group, mode):
+    f = host.file(path.format(**paths))
     assert f.exists
     assert (f.user, f.group, f.mode) == (user, group, mode)
 
 
-def test_config_is_hardened(host):
-    config = yaml.safe_load(host.file("/etc/headscale/config.yaml").content_string)
+def test_config_is_hardened(host, paths):
+    config = yaml.safe_load(host.file(paths["config"]).content_string)
     assert config["server_url"].startswith("https://")
     assert config["listen_addr"] == "127.0.0.1:8080"
     assert config["metrics_listen_addr"] == "127.0.0.1:9090"
@@ -87,16 +87,16 @@ def test_service_is_enabled_and_running(host):
     assert service.is_running
 
 
-def test_health_through_the_socket_as_root(host):
-    assert host.run("headscale health").rc == 0
+def test_health_through_the_socket_as_root(host, headscale):
+    assert host.run(f"{headscale} health").rc == 0
 
 
 def test_health_endpoint_answers_on_loopback(host):
     assert host.check_output("curl -fsS http://127.0.0.1:8080/health")
 
 
-def test_admin_group_member_can_use_the_cli(host):
-    result = host.run("runuser -u alice -- headscale -c /etc/headscale/config.yaml users list -o json")
+def test_admin_group_member_can_use_the_cli(host, headscale):
+    result = host.run(f"runuser -u alice -- {headscale} users list -o json")
     assert result.rc == 0, result.stderr
 
 
@@ -110,8 +110,8 @@ def test_unprivileged_user_is_refused_by_the_socket(host):
     assert "PermissionError" in result.stderr
 
 
-def test_unprivileged_user_cannot_run_cli_commands(host):
-    result = host.run("runuser -u mallory -- headscale -c /etc/headscale/config.yaml users list")
+def test_unprivileged_user_cannot_run_cli_commands(host, headscale):
+    result = host.run(f"runuser -u mallory -- {headscale} users list")
     assert result.rc != 0
 
 

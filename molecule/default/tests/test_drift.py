@@ -17,18 +17,18 @@ def converge(host):
     return int(re.search(rf"{host.backend.host}\s*:.*changed=(\d+)", run.stdout).group(1))
 
 
-def test_rerun_repairs_a_loosened_config_and_a_stopped_service(host):
-    host.check_output("chmod 0644 /etc/headscale/config.yaml && systemctl stop headscale.service")
+def test_rerun_repairs_a_loosened_config_and_a_stopped_service(host, paths, headscale):
+    host.check_output(f"chmod 0644 {paths['config']} && systemctl stop headscale.service")
     assert converge(host) > 0
-    assert host.file("/etc/headscale/config.yaml").mode == 0o640
+    assert host.file(paths["config"]).mode == 0o640
     assert host.service("headscale").is_running
-    assert host.run("headscale health").rc == 0
+    assert host.run(f"{headscale} health").rc == 0
     assert converge(host) == 0
 
 
-def test_rerun_restores_an_edited_config(host):
-    original = host.file("/etc/headscale/config.yaml").sha256sum
-    host.check_output("sed -i 's/^log:/# edited by hand\\nlog:/' /etc/headscale/config.yaml")
-    assert host.file("/etc/headscale/config.yaml").sha256sum != original
+def test_rerun_restores_an_edited_config(host, paths):
+    original = host.file(paths["config"]).sha256sum
+    host.check_output(f"sed -i 's/^log:/# edited by hand\\nlog:/' {paths['config']}")
+    assert host.file(paths["config"]).sha256sum != original
     assert converge(host) > 0
-    assert host.file("/etc/headscale/config.yaml").sha256sum == original
+    assert host.file(paths["config"]).sha256sum == original

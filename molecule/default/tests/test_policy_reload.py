@@ -19,14 +19,14 @@ def main_pid(host):
     return host.check_output("systemctl show -p MainPID --value headscale.service")
 
 
-def test_policy_change_reloads_without_restart(host):
+def test_policy_change_reloads_without_restart(host, headscale):
     pid_before = main_pid(host)
     apply_policy(host, "reloadcheck")
     try:
         assert main_pid(host) == pid_before
         # headscale re-read the file: the running server reports the new group.
-        assert "group:reloadcheck" in host.check_output("headscale policy get")
+        assert "group:reloadcheck" in host.check_output(f"{headscale} policy get")
         assert host.service("headscale").is_running
     finally:
         apply_policy(host, "")
-    assert "group:reloadcheck" not in host.check_output("headscale policy get")
+    assert "group:reloadcheck" not in host.check_output(f"{headscale} policy get")
