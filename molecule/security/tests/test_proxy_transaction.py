@@ -4,8 +4,8 @@ left broken on the next plain run, and refuses bad settings before its first cha
 server play matches no host): the same command an admin runs, minus the part that cannot
 matter here, which keeps this file to a few minutes."""
 
+import os
 import re
-import time
 
 LIVE = {"certificate": "/etc/nginx/tailnet-headscale/server.crt",
         "key": "/etc/nginx/tailnet-headscale/server.key",
@@ -13,7 +13,9 @@ LIVE = {"certificate": "/etc/nginx/tailnet-headscale/server.crt",
 STAGED = {"certificate": "/etc/nginx/tailnet-headscale/staged/server.crt",
           "key": "/etc/nginx/tailnet-headscale/staged/server.key",
           "site": "/etc/nginx/tailnet-headscale/staged/site.conf"}
-LOCK = "/run/lock/tailnet-headscale.lock"
+# The server role's host lock, which the proxy shares (plugins/module_utils/host_lock.py).
+LOCK = "/run/tailnet-headscale.lock"
+LOCK_TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "plugins", "module_utils", "host_lock.py")
 # Only the proxy play of site.yml runs: the server play matches no host.
 PROXY_ONLY = {"headscale_target_hosts": "no-such-host"}
 HTTPS = ("curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{ssl_verify_result}' "
@@ -35,7 +37,7 @@ def snapshot(host):
         "find /etc/nginx /usr/local/libexec/tailnet-headscale -type f -printf '%p %m %T@\\n' | sort")
     return {"files": files, "live": checksums(host, LIVE), "staged": checksums(host, STAGED),
             "nginx": main_pid(host, "nginx"), "headscale": main_pid(host, "headscale"),
-            "lock": host.file(LOCK).exists}
+            "lock": host.file(LOCK + ".holder").exists}
 
 
 def pair_matches(host):
@@ -147,24 +149,22 @@ def test_values_of_the_wrong_type_are_refused_before_any_change(server, playbook
 
 
 def test_a_run_waits_for_the_host_lock_and_names_its_holder(server, playbook):
-    before = snapshot(server)
-    holder = "ansible-playbook PID 4242 on elsewhere, started 2026-12-01T00:00:00Z"
-    server.check_output("printf '%%s\\n%%s\\n%%s\\n' elsewhere:4242:1 %d '%s' > %s"
-                        % (int(time.time()) + 600, holder, LOCK))
+    """Another run (a server role run, say) holds the lock: the proxy run waits, then fails naming
+    it, having changed nothing; once that run lets go, the proxy run goes through."""
+    server.ansible("ansible.builtin.copy", "src=%s dest=/root/host_lock.py mode=0600" % LOCK_TOOL, check=False)
+    other = "server@elsewhere/boot/4242/1"
+    server.check_output("python3 /root/host_lock.py acquire %s 0 600 'mallory on elsewhere' ''" % other)
     try:
-        started = time.time()
+        before = snapshot(server)
+        assert before["lock"]
         stats, failures = playbook("site", _headscale_proxy_lock_timeout=4, **PROXY_ONLY)
-        waited = time.time() - started
         assert stats["failures"] == 1, failures
-        assert any("Another run holds the host lock %s: %s" % (LOCK, holder) in f and "Waited 4s" in f
-                   for f in failures), failures
-        assert waited >= 4
-        after = snapshot(server)
-        assert after == dict(before, lock=True)
-        # A lease that has ended frees the lock: the next run takes it, converges, gives it up.
-        server.check_output("sed -i '2s/.*/%d/' %s" % (int(time.time()) - 1, LOCK))
-        stats, failures = playbook("site", **PROXY_ONLY)
-        assert stats["failures"] == 0 and stats["changed"] == 0, (stats, failures)
-        assert not server.file(LOCK).exists
+        assert any("another run holds the headscale host lock %s and did not release it within 4 s" % LOCK in f
+                   and "run %s (mallory on elsewhere)" % other in f for f in failures), failures
+        assert snapshot(server) == before
     finally:
-        server.run("rm -f %s" % LOCK)
+        server.check_output("python3 /root/host_lock.py release %s" % other)
+    stats, failures = playbook("site", **PROXY_ONLY)
+    assert stats["failures"] == 0 and stats["changed"] == 0, (stats, failures)
+    # The proxy run gave the lock up.
+    assert not server.file(LOCK + ".holder").exists
