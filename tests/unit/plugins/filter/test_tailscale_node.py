@@ -130,3 +130,40 @@ def test_the_node_name_is_lowercase_like_headscale_names():
 def test_anything_but_dicts_is_refused():
     with pytest.raises(AnsibleFilterError):
         tailscale_node("{}", {}, wanted())
+
+
+# Recorded in molecule join (tailscale 1.102.4, headscale 0.29.3): the tagged client after the
+# role released it from quarantine, and the user-owned client advertising a route.
+APPROVED = dict(login_server=SERVER, user="ops", tags=["tag:web"], quarantine_tag="tag:quarantine",
+                hostname="web-one", accept_routes=True, accept_dns=True, advertise_routes=[], exit_node="")
+
+
+def test_recorded_released_node_is_as_requested():
+    node = tailscale_node(load("status_approved_tagged.json"), load("prefs_approved_tagged.json"), APPROVED)
+    assert node["registered_here"] and not node["identity_differs"] and not node["quarantined"]
+    assert node["tags"] == ["tag:web"] and node["differences"] == [] and node["node_name"] == "web-one"
+    assert node["node_key"].startswith("nodekey:") and node["node_key"] != "nodekey:" + "0" * 64
+
+
+def test_recorded_released_node_in_quarantine_would_be_released():
+    status = tagged(load("status_approved_tagged.json"), ["tag:quarantine"])
+    node = tailscale_node(status, load("prefs_approved_tagged.json"), APPROVED)
+    assert node["quarantined"] and not node["identity_differs"] and node["differences"] == []
+
+
+def test_recorded_released_node_without_an_approval_mode_differs_from_other_tags():
+    node = tailscale_node(load("status_approved_tagged.json"), load("prefs_approved_tagged.json"),
+                          dict(APPROVED, tags=["tag:db"], quarantine_tag=""))
+    assert node["identity_differs"] and not node["quarantined"]
+
+
+def test_recorded_user_owned_node_with_a_route():
+    request = dict(login_server=SERVER, user="ops", tags=[], quarantine_tag="", hostname="",
+                   accept_routes=False, accept_dns=True, advertise_routes=["192.0.2.0/24"], exit_node="")
+    node = tailscale_node(load("status_user_owned_route.json"), load("prefs_user_owned_route.json"), request)
+    assert node["registered_here"] and not node["identity_differs"] and node["differences"] == []
+    assert node["owner"].split("@")[0] == "ops" and node["tags"] == []
+    # Another route is a setting to apply, not another identity.
+    node = tailscale_node(load("status_user_owned_route.json"), load("prefs_user_owned_route.json"),
+                          dict(request, advertise_routes=["198.51.100.0/24"]))
+    assert node["differences"] == ["advertise_routes"] and not node["identity_differs"]
