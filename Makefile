@@ -28,6 +28,8 @@ lint:
 	python3 scripts/check-argument-specs.py
 	python3 scripts/gen-docs.py --check
 	python3 scripts/check-doc-tests.py
+	# Fenced commands of the user docs parse (molecule join runs them).
+	python3 molecule/join/tests/doc_commands.py
 	antsibull-changelog lint
 	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst
