@@ -40,6 +40,8 @@ lint: tools
 	python3 scripts/gen-refusal-counts.py --check
 	# The benchmark tables of README.md and docs/benchmarks.md are written from bench/results.
 	python3 bench/tables.py --check
+	# Fenced commands of the user docs parse (molecule join runs them).
+	python3 molecule/join/tests/doc_commands.py
 	antsibull-changelog lint
 	# CHANGELOG.rst is generated from changelogs/changelog.yaml: it must match.
 	antsibull-changelog generate && git diff --exit-code -- CHANGELOG.rst

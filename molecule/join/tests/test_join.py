@@ -51,7 +51,8 @@ def test_each_client_used_its_own_single_use_short_key(server):
         # Minted with tailscale_preauth_key_expiration (10m) - not the module's hour, not days.
         assert key["expiration"]["seconds"] - key["created_at"]["seconds"] <= 600
     tag_sets = [k.get("acl_tags") or [] for k in keys]
-    assert [] in tag_sets and ["tag:web"] in tag_sets
+    # The tagged client's key carried only the quarantine tag; the role's approval gave it tag:web.
+    assert [] in tag_sets and ["tag:quarantine"] in tag_sets and ["tag:web"] not in tag_sets
 
 
 def test_the_key_is_on_neither_client_disk(c1, c2, server):
