@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright: tailnet.headscale contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The host-level lock every change to a headscale server takes.
+
+One root-owned lock file under /run (gone at reboot). The holder is a process:
+flock(2) is released by the kernel when it dies, so a lock can never outlive
+its holder. Ansible tasks are separate processes, so the server role leaves a
+small holder process behind (``hold``) for the whole mutating part of a run
+and ends it at the end (``release``). A holder whose run was killed is ended
+by the next run from the same controller (``break_run``, after the controller
+checked that the run's process is gone), or at ``max_hold`` seconds.
+
+Modules take the same lock for the time of one call (``HostLock``), unless the
+run that holds it is their own (``run`` equal to the holder's).
+
+Run as a script (``python3 host_lock.py acquire|release ...``) this file is
+the role's lock tool: the role passes it to python3 on the host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import json
+import os
+import signal
+import sys
+import time
+
+LOCK_PATH = "/run/tailnet-headscale.lock"
+HOLDER_PATH = LOCK_PATH + ".holder"
+
+
+class LockBusy(Exception):
+    """The lock stayed held by another run for the whole timeout."""
+
+    def __init__(self, holder, timeout, lock_path=LOCK_PATH):
+        self.holder = holder or {}
+        super(LockBusy, self).__init__(
+            "another run holds the headscale host lock %s and did not release it within %d s: %s. "
+            "Wait for it to finish (or end it), then run again; a run that was killed is detected and its "
+            "lock ended by the next run from the same controller, or expires after %s s."
+            % (lock_path, timeout, describe(self.holder), self.holder.get("max_hold", "?")))
+
+
+def describe(holder):
+    if not holder:
+        return "holder unknown (no %s)" % HOLDER_PATH
+    return "holder PID %s started %s, run %s (%s)" % (
+        holder.get("pid"), holder.get("started"), holder.get("run"), holder.get("owner", ""))
+
+
+def proc_start(pid):
+    """A process's start time in clock ticks since boot, or None when there is no such process (or a zombie)."""
+    try:
+        with open("/proc/%d/stat" % int(pid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return None if fields[0] in ("Z", "X") else int(fields[19])
+    except (IOError, OSError, ValueError, IndexError):
+        return None
+
+
+def boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except (IOError, OSError):
+        return ""
+
+
+def read_holder(path=HOLDER_PATH):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (IOError, OSError, ValueError):
+        return {}
+
+
+def holder_alive(holder):
+    """The recorded holder process still exists: same boot, same PID, same start time."""
+    return bool(holder) and holder.get("boot_id") == boot_id() and proc_start(holder.get("pid", 0)) == holder.get("pid_start")
+
+
+def _open(path):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
+
+
+def _try_lock(fd):
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except (IOError, OSError) as e:
+        if e.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+
+
+def _write_holder(path, run, owner, max_hold, pid):
+    holder = dict(run=run, owner=owner, pid=pid, pid_start=proc_start(pid), boot_id=boot_id(),
+                  started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), max_hold=max_hold)
+    tmp = "%s.%d" % (path, pid)
+    with open(tmp, "w") as f:
+        json.dump(holder, f)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)
+    return holder
+
+
+def _end(holder):
+    """End a recorded holder process, only if it still is that process."""
+    if holder_alive(holder):
+        try:
+            os.kill(holder["pid"], signal.SIGTERM)
+        except OSError:
+            pass
+
+
+def acquire(timeout, run, owner="", break_run="", lock_path=LOCK_PATH):
+    """Take the lock in this process; return its file descriptor. Raise LockBusy after timeout seconds."""
+    holder_path = lock_path + ".holder"
+    fd = _open(lock_path)
+    deadline = time.time() + timeout
+    while not _try_lock(fd):
+        holder = read_holder(holder_path)
+        if break_run and holder.get("run") == break_run:
+            _end(holder)
+        if time.time() >= deadline:
+            os.close(fd)
+            raise LockBusy(holder, timeout, lock_path)
+        time.sleep(0.2)
+    return fd
+
+
+class HostLock(object):
+    """The lock for one module call: ``with HostLock(timeout, run):``. Re-entrant for the run that holds it."""
+
+    def __init__(self, timeout=300, run="", lock_path=LOCK_PATH):
+        self.timeout, self.run, self.lock_path, self.fd = timeout, run, lock_path, None
+
+    def __enter__(self):
+        holder = read_holder(self.lock_path + ".holder")
+        if self.run and holder.get("run") == self.run and holder_alive(holder):
+            return self
+        self.fd = acquire(self.timeout, self.run or "module:%d" % os.getpid(), lock_path=self.lock_path)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+
+def hold(timeout, run, owner, max_hold, break_run="", lock_path=LOCK_PATH):
+    """Take the lock and leave a holder process with it; return the holder record.
+
+    The holder sits in its own session, sleeps, and exits on SIGTERM or after max_hold seconds.
+    Taken again by the run that holds it, the lock is left as it is.
+    """
+    holder_path = lock_path + ".holder"
+    current = read_holder(holder_path)
+    if current.get("run") == run and holder_alive(current):
+        return dict(current, already=True)
+    fd = acquire(timeout, run, owner, break_run, lock_path)
+    ready_r, ready_w = os.pipe()
+    first = os.fork()
+    if first == 0:
+        os.close(ready_r)
+        os.setsid()
+        if os.fork() != 0:
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for std in (0, 1, 2):
+            os.dup2(null, std)
+        stop = []
+        signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+        _write_holder(holder_path, run, owner, max_hold, os.getpid())
+        os.write(ready_w, b"1")
+        os.close(ready_w)
+        end = time.time() + max_hold
+        while not stop and time.time() < end:
+            time.sleep(0.5)
+        try:
+            os.unlink(holder_path)
+        except OSError:
+            pass
+        os._exit(0)
+    os.close(ready_w)
+    os.waitpid(first, 0)
+    ok = os.read(ready_r, 1)
+    os.close(ready_r)
+    os.close(fd)
+    if ok != b"1":
+        raise RuntimeError("the lock holder process did not start")
+    return read_holder(holder_path)
+
+
+def release(run, lock_path=LOCK_PATH, wait=10):
+    """End this run's holder; the lock is free once the kernel sees it gone. Another run's holder is left alone."""
+    holder = read_holder(lock_path + ".holder")
+    if holder.get("run") != run:
+        return False
+    _end(holder)
+    deadline = time.time() + wait
+    while holder_alive(holder) and time.time() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def main(argv):
+    """acquire RUN TIMEOUT MAX_HOLD OWNER BREAK_RUN [FILE...] | release RUN: print JSON."""
+    try:
+        if argv[0] == "acquire":
+            run, timeout, max_hold, owner, break_run = argv[1], int(argv[2]), int(argv[3]), argv[4], argv[5]
+            holder = hold(timeout, run, owner, max_hold, break_run)
+            # Files the run reads under the lock (the transaction record), in the same call.
+            files = {}
+            for path in argv[6:]:
+                try:
+                    with open(path) as f:
+                        files[path] = f.read()
+                except (IOError, OSError):
+                    files[path] = None
+            sys.stdout.write(json.dumps(dict(holder=holder, files=files)) + "\n")
+        elif argv[0] == "release":
+            sys.stdout.write(json.dumps(dict(released=release(argv[1]))) + "\n")
+        elif argv[0] == "show":
+            sys.stdout.write(json.dumps(dict(holder=read_holder(), alive=holder_alive(read_holder()))) + "\n")
+        else:
+            raise ValueError("unknown command %r" % argv[0])
+    except LockBusy as e:
+        sys.stdout.write(json.dumps(dict(holder=e.holder)) + "\n")
+        sys.stderr.write("%s\n" % e)
+        return 75
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
