@@ -133,9 +133,12 @@ def test_the_upgrade_keeps_every_user_node_address_and_key(host, playbook, lapto
     assert host.file(BACKUPS).mode == 0o700
     manifest = host.file(backup.path + "/MANIFEST").content_string
     assert "version %s" % PREVIOUS["headscale_version"] in manifest
+    # headscale's whole state directory, and the files the role writes.
+    assert "dir /var/lib/headscale" in manifest and "file /etc/headscale/config.yaml" in manifest
+    # The schema the database was at, read from it: 0.28's migrations, none of 0.29's.
+    assert re.search(r"^schema \S+", manifest, re.M), manifest
     for path in ("/var/lib/headscale/db.sqlite", "/var/lib/headscale/noise_private.key",
                  "/var/lib/headscale/derp_server_private.key", "/etc/headscale/config.yaml"):
-        assert "file %s" % path in manifest
         copy = host.file(backup.path + "/files" + path)
         assert copy.exists and copy.mode & 0o007 == 0, path
 

@@ -1,0 +1,271 @@
+"""Every change is a transaction, and a killed run is finished or undone by the next.
+
+One container with headscale 0.28, two users, a reusable key and a real client.
+Between cases the host is put back to that state from a snapshot (a tar of
+everything the role and headscale write), so each case starts from it.
+Figures of the crash sweep are printed (pytest -s, or the verify log)."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from conftest import Client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PREVIOUS = dict(headscale_version=os.environ["TAILNET_HEADSCALE_PREVIOUS_VERSION"],
+                headscale_binary_src=os.environ["TAILNET_HEADSCALE_PREVIOUS_BINARY"],
+                headscale_binary_sha256=os.environ["TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256"])
+PINNED = dict(headscale_version=os.environ["TAILNET_HEADSCALE_VERSION"],
+              headscale_binary_src=os.environ["TAILNET_HEADSCALE_BINARY"],
+              headscale_binary_sha256=os.environ["TAILNET_HEADSCALE_BINARY_SHA256"])
+BACKUPS = "/var/backups/headscale"
+SNAPSHOT = "/root/faults-snapshot.tar"
+SNAPSHOT_PATHS = "var/lib/headscale etc/headscale usr/local/lib/headscale usr/local/bin/headscale " \
+                 "etc/systemd/system/headscale.service"
+# A value that passes the role's preflight and configtest (which swaps the
+# database for a throwaway sqlite one) but that headscale cannot start with.
+BAD_CONFIGS = [
+    {"database": {"type": "postgres"}},
+    {"noise": {"private_key_path": "../../etc/shadow"}},
+]
+# Tasks that run on the controller only: a kill before one leaves the host as
+# a kill before the next task does, so they are not separate kill points.
+CONTROLLER_ONLY = ("set_fact", "debug", "assert", "meta", "fail", "import_tasks", "include_tasks")
+FIGURES = []
+
+
+def cli(host, *args):
+    out = host.check_output("headscale -o json " + " ".join(args))
+    return json.loads(out) if out.strip() else None
+
+
+def tailnet(host):
+    """What no change may lose: users, nodes (ids, keys, addresses), pre-auth keys, noise and DERP keys."""
+    keys = host.check_output("sha256sum /var/lib/headscale/noise_private.key /var/lib/headscale/derp_server_private.key")
+    return dict(
+        users=sorted((u["id"], u["name"]) for u in cli(host, "users", "list") or []),
+        nodes=sorted((n["id"], n["given_name"], n["node_key"], tuple(sorted(n["ip_addresses"])))
+                     for n in cli(host, "nodes", "list") or []),
+        keys=sorted(k["id"] for k in cli(host, "preauthkeys", "list") or []),
+        server_keys=keys,
+    )
+
+
+def serving(host):
+    """The version serving, once both HTTP /health and the CLI socket answer; None if not within 20 s."""
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if host.run("python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:8080/health\", timeout=2)'"
+                    " && headscale health").rc == 0:
+            return re.search(r"version v?(\S+)", host.check_output("headscale version")).group(1)
+        time.sleep(0.5)
+    return None
+
+
+def restorable_backups(host):
+    """Complete backups whose MANIFEST names a binary that is still there, unchanged."""
+    out = host.run(
+        "for m in %s/*/MANIFEST; do [ -f \"$m\" ] || continue; b=$(sed -n 's/^binary //p' \"$m\");"
+        " [ \"$(sha256sum < \"$b\" | cut -c1-64)\" = \"$(sed -n 's/^binary_sha256 //p' \"$m\")\" ] && dirname \"$m\"; done"
+        % BACKUPS).stdout
+    return [line for line in out.split() if not line.endswith(".partial")]
+
+
+def reset(host):
+    """Put the host back to the snapshot: headscale 0.28 serving, no backups, no lock, no transaction."""
+    host.check_output(
+        "systemctl stop headscale; h=/run/tailnet-headscale.lock.holder;"
+        " [ -f $h ] && kill $(sed 's/.*\"pid\": \\([0-9]*\\).*/\\1/' $h) 2>/dev/null; rm -f /run/tailnet-headscale.lock*;"
+        " rm -rf /%s %s /var/backups/small/*; tar -C / -xpf %s; systemctl daemon-reload; systemctl start headscale"
+        % (" /".join(SNAPSHOT_PATHS.split()), BACKUPS, SNAPSHOT))
+    assert serving(host) == PREVIOUS["headscale_version"]
+
+
+def run(host, name, kill_at=0, task_log=None, background=False, **extra_vars):
+    """ansible-playbook tailnet.headscale.NAME in its own process group; killed at task kill_at if given."""
+    env = dict(os.environ, ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(HERE, "..", "callback"),
+               ANSIBLE_CALLBACKS_ENABLED="kill_at", ANSIBLE_PIPELINING="1",
+               TAILNET_KILL_AT=str(kill_at), TAILNET_TASK_LOG=task_log or "")
+    extra_vars.setdefault("headscale_target_hosts", host.backend.host)
+    extra_vars.setdefault("ansible_become", False)
+    proc = subprocess.Popen(
+        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "tailnet.headscale." + name,
+         "-e", json.dumps(extra_vars)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    if background:
+        return proc
+    return finish(host, proc)
+
+
+def finish(host, proc):
+    out, err = proc.communicate()
+    if proc.returncode == -signal.SIGKILL:
+        return proc.returncode, None, []
+    try:
+        output = json.loads(out)
+    except ValueError:
+        raise AssertionError("no JSON from ansible-playbook: %s %s" % (out[-2000:], err[-2000:]))
+    failures = [(result.get("msg", "") + " " + result.get("stderr", "")).strip()
+                for play in output["plays"] for task in play["tasks"]
+                for result in task["hosts"].values() if result.get("failed") and not result.get("ignore_errors")]
+    return proc.returncode, output, failures
+
+
+def kill_points(output, log):
+    """Task numbers (1-based, as the callback counts) from the first change to the end that ran on the host."""
+    started = [line.split("\t", 2)[1:] for line in open(log).read().splitlines()]
+    names = [entry[1] for entry in started]
+    ran = {}
+    for play in output["plays"]:
+        for task in play["tasks"]:
+            result = (list(task["hosts"].values()) or [{"skipped": True}])[0]
+            ran.setdefault(task["task"]["name"], []).append(not result.get("skipped"))
+    first = next(i for i, n in enumerate(names) if "Back up the config, policy, unit" in n)
+    points, seen = [], {}
+    for i, name in enumerate(names):
+        nth = seen.get(name, 0)
+        seen[name] = nth + 1
+        flags = ran.get(name, [])
+        if i >= first and nth < len(flags) and flags[nth] and started[i][0].split(".")[-1] not in CONTROLLER_ONLY:
+            points.append(i + 1)
+    return points
+
+
+@pytest.fixture(scope="module", autouse=True)
+def snapshot(host):
+    """The state every case starts from, and what every case must end with: taken once per container
+    (with a real client enrolled), put back at the start of every later session."""
+    if host.file(SNAPSHOT).exists:
+        reset(host)
+    else:
+        with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "declared-keys.yml")) as f:
+            secret = yaml.safe_load(f)[0]["key"]
+        laptop = Client(host, "laptop").start()
+        assert laptop.up(secret).rc == 0
+        laptop.wait_running()
+        laptop.stop()
+        assert serving(host) == PREVIOUS["headscale_version"]
+        host.check_output("systemctl stop headscale && tar -C / -cpf %s %s; systemctl start headscale"
+                          % (SNAPSHOT, SNAPSHOT_PATHS))
+        assert serving(host) == PREVIOUS["headscale_version"]
+    before = tailnet(host)
+    assert len(before["nodes"]) == 1 and len(before["users"]) == 2 and before["keys"]
+    yield before
+    for line in FIGURES:
+        print(line)
+
+
+@pytest.mark.parametrize("bad", BAD_CONFIGS, ids=["postgres", "noise-key-path"])
+def test_a_config_headscale_cannot_start_with_is_rolled_back(host, snapshot, bad):
+    reset(host)
+    rc, output, failures = run(host, "site", **dict(PREVIOUS, headscale_config=bad))
+    assert rc != 0 and failures, output and output["stats"]
+    message = failures[-1]
+    # headscale's own reason leads, then the step, then the outcome.
+    assert message.startswith("headscale failed: "), message
+    assert re.search(r"\b(FTL|ERR)\b", message), "headscale's own log line is missing: " + message
+    assert "Rolled back: headscale %s is serving again and healthy" % PREVIOUS["headscale_version"] in message
+    assert serving(host) == PREVIOUS["headscale_version"]
+    assert tailnet(host) == snapshot
+    assert host.file("/etc/headscale/.tailnet-headscale-transaction").exists is False
+    assert restorable_backups(host)
+
+
+def sweep(host, snapshot, name, extra, expect_version, expect_ok, tmp_path):
+    started = time.time()
+    reset(host)
+    log = str(tmp_path / ("%s-reference.log" % name))
+    rc, output, failures = run(host, "upgrade", task_log=log, **extra)
+    assert (rc == 0) == expect_ok, failures
+    points = kill_points(output, log)
+    total = len(points)
+    assert total >= 10, "too few kill points found: %r" % points
+    with open(log + ".json", "w") as f:
+        json.dump(output, f)
+    # TAILNET_FAULTS_SAMPLE=N: N kill points spread over the run, first and last included (default 4,
+    # to keep make test in its time); 0: every kill point, the full sweep.
+    sample = int(os.environ.get("TAILNET_FAULTS_SAMPLE", "4"))
+    if 0 < sample < len(points):
+        points = [points[i * (len(points) - 1) // max(sample - 1, 1)] for i in range(sample)]
+    recovered = []
+    for k in points:
+        reset(host)
+        rc = run(host, "upgrade", kill_at=k, **extra)[0]
+        assert rc == -signal.SIGKILL, "task %d: the run was not killed" % k
+        rc, output, failures = run(host, "upgrade", **extra)
+        assert (rc == 0) == expect_ok, (k, failures)
+        assert serving(host) == expect_version, "after a kill at task %d" % k
+        assert tailnet(host) == snapshot, "after a kill at task %d" % k
+        assert restorable_backups(host), "no restorable backup after a kill at task %d" % k
+        recovered.append(k)
+    FIGURES.append("crash sweep %s: %d kill points run (of %d), %d recovered, %.0f s"
+                   % (name, len(points), total, len(recovered), time.time() - started))
+    assert recovered == points
+
+
+def test_an_upgrade_killed_at_any_task_is_finished_by_the_rerun(host, snapshot, tmp_path):
+    sweep(host, snapshot, "upgrade 0.28 -> 0.29", PINNED, PINNED["headscale_version"], True, tmp_path)
+
+
+def test_a_failing_config_change_killed_at_any_task_is_rolled_back_by_the_rerun(host, snapshot, tmp_path):
+    sweep(host, snapshot, "config change that fails health", dict(PREVIOUS, headscale_config=BAD_CONFIGS[0]),
+          PREVIOUS["headscale_version"], False, tmp_path)
+
+
+def test_two_upgrades_started_one_second_apart(host, snapshot):
+    reset(host)
+    first = run(host, "upgrade", background=True, **PINNED)
+    time.sleep(1)
+    second = run(host, "upgrade", background=True, **PINNED)
+    results = [finish(host, first), finish(host, second)]
+    assert [r[0] for r in results] == [0, 0], [r[2] for r in results]
+    assert serving(host) == PINNED["headscale_version"]
+    assert tailnet(host) == snapshot
+    backups = restorable_backups(host)
+    # One backup, made by the run that upgraded; the other found nothing to do.
+    assert len(backups) == 1, backups
+    manifest = host.file(backups[0] + "/MANIFEST").content_string
+    assert "version %s" % PREVIOUS["headscale_version"] in manifest
+    assert re.search(r"^schema \S", manifest, re.M), manifest
+
+
+def test_a_second_run_fails_naming_the_holder_after_its_timeout(host, snapshot):
+    """A run of another controller holds the lock: this one cannot tell it is dead, waits, then names it."""
+    reset(host)
+    host.ansible("ansible.builtin.copy", "src=%s dest=/root/host_lock.py mode=0600"
+                 % os.path.join(HERE, "..", "..", "..", "plugins", "module_utils", "host_lock.py"), check=False)
+    other = "server@elsewhere/boot/4242/1"
+    holder = json.loads(host.check_output("python3 /root/host_lock.py acquire %s 0 1800 'ops on elsewhere' ''" % other))["holder"]
+    try:
+        pid = host.check_output("systemctl show -p MainPID --value headscale")
+        rc, output, failures = run(host, "upgrade", **dict(PINNED, headscale_lock_timeout=3))
+        assert rc != 0 and failures
+        assert "did not release it within 3 s" in failures[-1], failures
+        message = failures[-1]
+        assert "holder PID %d started %s, run %s (ops on elsewhere)" % (holder["pid"], holder["started"], other) in message, message
+        assert host.check_output("systemctl show -p MainPID --value headscale") == pid
+        assert serving(host) == PREVIOUS["headscale_version"] and tailnet(host) == snapshot
+        assert restorable_backups(host) == [] and host.run("ls %s/*.partial" % BACKUPS).rc != 0
+    finally:
+        host.check_output("python3 /root/host_lock.py release %s" % other)
+
+
+def test_a_full_backup_disk_is_rolled_back_with_nothing_lost(host, snapshot):
+    """The backup directory on a 64 KiB tmpfs: the database does not fit once headscale is stopped."""
+    reset(host)
+    rc, output, failures = run(host, "upgrade", **dict(PINNED, headscale_backup_dir="/var/backups/small/headscale"))
+    assert rc != 0 and failures
+    message = failures[-1]
+    assert "No space left on device" in message, message
+    assert "Rolled back: headscale %s is serving again and healthy" % PREVIOUS["headscale_version"] in message, message
+    assert serving(host) == PREVIOUS["headscale_version"]
+    assert tailnet(host) == snapshot
+    # The run's own partial backup is gone: the disk has room again.
+    assert host.check_output("ls -A /var/backups/small/headscale") == ""
