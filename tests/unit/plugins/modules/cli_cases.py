@@ -26,6 +26,8 @@ runs once per headscale version it names (both by default):
           changed: true
           actions: [create user carol]
         warnings: []                    # module.warn() calls (compared when given)
+        sleeps: [3]                     # time.sleep() calls, in seconds (compared when given;
+                                        # never really slept, so units stay fast)
         files_after:                    # the state files after the run (subset; null: not written)
           registrations_file: {}
         action: true                    # run the result through the module's action plugin too
@@ -51,6 +53,7 @@ import json
 import os
 import re
 import shlex
+import time
 from unittest import mock
 
 import pytest
@@ -136,7 +139,7 @@ def load(module_name):
         assert case["id"] not in seen, "case id %r is used twice" % case["id"]
         seen.add(case["id"])
         unknown = set(case) - set(("id", "input", "check", "now", "files", "run", "output", "warnings",
-                                   "files_after", "versions", "binary_missing", "action"))
+                                   "files_after", "versions", "binary_missing", "action", "sleeps"))
         assert not unknown, "case %r has unknown keys %s" % (case["id"], sorted(unknown))
         for version in case.get("versions", VERSIONS):
             params.append(pytest.param(spec["module"], for_version(case, version), version,
@@ -207,6 +210,7 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
     ran = []
     warnings = []
     audit = []
+    sleeps = []
 
     def run_command(self, argv, environ_update=None, **kwargs):
         ran.append(list(argv))
@@ -237,6 +241,9 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning: warnings.append(warning))
     monkeypatch.setattr(hs, "write_audit", audit.append)
+    # A module that waits (node: EXPIRY_DELIVERY_SECONDS between expire and delete) records the
+    # wait instead of sleeping it; a case states it with `sleeps:`.
+    monkeypatch.setattr(time, "sleep", sleeps.append)
     for namespace in (hs, module):
         if hasattr(namespace, "utcnow"):
             monkeypatch.setattr(namespace, "utcnow", lambda: now)
@@ -253,6 +260,7 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
         len(ran), len(calls), [" ".join(c[0][len(prefix):]) for c in calls[len(ran):]])
     result["_audit"] = audit
     result["_warnings"] = warnings
+    result["_sleeps"] = sleeps
     result["_files"] = dict((option, args[option]) for option in FILE_OPTIONS if option in args)
     return result
 
@@ -292,6 +300,8 @@ def check_case(module_name, case, version, monkeypatch, tmp_path):
         assert result["cli_calls"] == len(case.get("run") or [])
     if "warnings" in case:
         assert result["_warnings"] == case["warnings"]
+    if "sleeps" in case:
+        assert result["_sleeps"] == case["sleeps"], "slept %r, the case expects %r" % (result["_sleeps"], case["sleeps"])
     for option, want in (case.get("files_after") or {}).items():
         path = result["_files"][option]
         if want is None:
