@@ -21,11 +21,17 @@ runs once per headscale version it names (both by default):
             fixture: users_list         # recorded rc, stdout and stderr (fixtures/<version>/index.json)
           - cmd: users create carol
             out: {id: 3, name: carol}   # or made up inline: rc (0), out (JSON or text), err
+          - argv: [/usr/bin/journalctl, --unit=headscale.service]
+                                        # a command that is not headscale: its whole argv
+            out: ""                     # (get_bin_path finds journalctl in /usr/bin)
         output:                         # a subset of the module's result, compared exactly
                                         # ("{tmp}": the case's temporary directory)
           changed: true
           actions: [create user carol]
         warnings: []                    # module.warn() calls (compared when given)
+        sleeps: [3]                     # the module's time.sleep() calls, in seconds (compared
+                                        # when given; never slept, so units stay fast). The
+                                        # module's time.time() is `now`.
         files_after:                    # the state files after the run (subset; null: not written)
           registrations_file: {}
         action: true                    # run the result through the module's action plugin too
@@ -45,12 +51,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
 import copy
 import importlib
 import json
 import os
 import re
 import shlex
+import time
 from unittest import mock
 
 import pytest
@@ -71,6 +79,17 @@ NOW = "2026-11-22T07:00:00Z"
 BINARY = "/usr/bin/headscale"
 # Options whose value is a file the module reads or writes.
 FILE_OPTIONS = ("registrations_file", "ledger_file", "headscale_config", "secrets_file")
+
+
+class _Clock(object):
+    """The time module as a module sees it in a case: time() is the case's now, sleep() is recorded."""
+
+    def __init__(self, now, sleeps):
+        self._now = now
+        self.sleep = sleeps.append
+
+    def time(self):
+        return calendar.timegm(self._now.utctimetuple())
 
 
 class ModuleExit(Exception):
@@ -136,7 +155,7 @@ def load(module_name):
         assert case["id"] not in seen, "case id %r is used twice" % case["id"]
         seen.add(case["id"])
         unknown = set(case) - set(("id", "input", "check", "now", "files", "run", "output", "warnings",
-                                   "files_after", "versions", "binary_missing", "action"))
+                                   "files_after", "versions", "binary_missing", "action", "sleeps"))
         assert not unknown, "case %r has unknown keys %s" % (case["id"], sorted(unknown))
         for version in case.get("versions", VERSIONS):
             params.append(pytest.param(spec["module"], for_version(case, version), version,
@@ -147,9 +166,14 @@ def load(module_name):
 def expected_calls(case, version, prefix):
     calls = []
     for step in case.get("run") or []:
-        unknown = set(step) - set(("cmd", "fixture", "rc", "out", "err"))
+        unknown = set(step) - set(("cmd", "argv", "fixture", "rc", "out", "err"))
         assert not unknown, "run step %r has unknown keys %s (a comma in a flow mapping?)" % (step.get("cmd"), sorted(unknown))
-        argv = step["cmd"] if isinstance(step["cmd"], list) else shlex.split(step["cmd"])
+        assert ("cmd" in step) != ("argv" in step), "run step %r needs cmd or argv, not both" % step
+        if "argv" in step:
+            assert "fixture" not in step, "recorded calls are headscale's: argv %r takes out/rc/err" % step["argv"]
+            argv = step["argv"]
+        else:
+            argv = step["cmd"] if isinstance(step["cmd"], list) else shlex.split(step["cmd"])
         if "fixture" in step:
             rc, out, err = recorded(version, step["fixture"])
         else:
@@ -157,7 +181,7 @@ def expected_calls(case, version, prefix):
             if not isinstance(out, str):
                 out = json.dumps(out)
             rc, err = step.get("rc", 0), step.get("err", "")
-        calls.append((prefix + [str(a) for a in argv], rc, out, err))
+        calls.append((([] if "argv" in step else prefix) + [str(a) for a in argv], rc, out, err))
     return calls
 
 
@@ -207,20 +231,24 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
     ran = []
     warnings = []
     audit = []
+    sleeps = []
 
     def run_command(self, argv, environ_update=None, **kwargs):
         ran.append(list(argv))
-        assert environ_update == dict(LC_ALL="C", LANG="C")
         index = len(ran) - 1
         assert index < len(calls), "unexpected command #%d: %s" % (index + 1, " ".join(argv))
         want, rc, out, err = calls[index]
         assert list(argv) == want, "command #%d:\n  ran      %s\n  expected %s" % (index + 1, argv, want)
+        if want[:len(prefix)] == prefix:  # headscale's messages are matched in English
+            assert environ_update == dict(LC_ALL="C", LANG="C"), "headscale ran with environ_update %r" % environ_update
         return rc, out, err
 
     def get_bin_path(self, name, required=False, opt_dirs=None):
         if case.get("binary_missing"):
             return None
-        return name if os.path.isabs(name) else BINARY
+        if os.path.isabs(name):
+            return name
+        return "/usr/bin/journalctl" if name == "journalctl" else BINARY
 
     def exit_json(self, **result):
         result.setdefault("changed", False)
@@ -237,6 +265,10 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning: warnings.append(warning))
     monkeypatch.setattr(hs, "write_audit", audit.append)
+    # A module that waits (node: EXPIRY_DELIVERY_SECONDS between expire and delete) records the
+    # wait instead of sleeping it (a case states it with `sleeps:`); its clock is `now`.
+    if getattr(module, "time", None) is time:
+        monkeypatch.setattr(module, "time", _Clock(now, sleeps))
     for namespace in (hs, module):
         if hasattr(namespace, "utcnow"):
             monkeypatch.setattr(namespace, "utcnow", lambda: now)
@@ -253,6 +285,7 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
         len(ran), len(calls), [" ".join(c[0][len(prefix):]) for c in calls[len(ran):]])
     result["_audit"] = audit
     result["_warnings"] = warnings
+    result["_sleeps"] = sleeps
     result["_files"] = dict((option, args[option]) for option in FILE_OPTIONS if option in args)
     return result
 
@@ -292,6 +325,8 @@ def check_case(module_name, case, version, monkeypatch, tmp_path):
         assert result["cli_calls"] == len(case.get("run") or [])
     if "warnings" in case:
         assert result["_warnings"] == case["warnings"]
+    if "sleeps" in case:
+        assert result["_sleeps"] == case["sleeps"], "slept %r, the case expects %r" % (result["_sleeps"], case["sleeps"])
     for option, want in (case.get("files_after") or {}).items():
         path = result["_files"][option]
         if want is None:
@@ -302,7 +337,7 @@ def check_case(module_name, case, version, monkeypatch, tmp_path):
         if option == "secrets_file":
             assert os.stat(path).st_mode & 0o777 == 0o600
     # Every command that changes the server is audited, and only those.
-    changing = [c for c in (case.get("run") or []) if hs.changes_server(
+    changing = [c for c in (case.get("run") or []) if "cmd" in c and hs.changes_server(
         c["cmd"] if isinstance(c["cmd"], list) else shlex.split(c["cmd"]))]
     assert len(result["_audit"]) == len(changing)
     if case.get("check"):
