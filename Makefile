@@ -86,7 +86,7 @@ molecule:
 	  molecule test -s "$$s"
 	  if [ "$$s" = security ]; then
 	    echo "==> molecule test -s security (server and proxy on Debian 13)"
-	    TAILNET_SECURITY_SERVER_IMAGE="$$TAILNET_IMAGE_TRIXIE" molecule test -s security
+	    TAILNET_SECURITY_SECOND_PASS=1 TAILNET_SECURITY_SERVER_IMAGE="$$TAILNET_IMAGE_TRIXIE" molecule test -s security
 	  fi
 	done
 
