@@ -50,7 +50,9 @@ def host_state(host, paths):
         "readlink {binary}; "
         "systemctl show -p MainPID -p InvocationID -p ActiveState headscale.service; "
         "for what in users preauthkeys nodes; do {binary} -c {config} -o json $what list; done; "
-        "ls -la /var/backups/headscale 2>/dev/null || true"
+        # Which backups exist, not the directory's own mtime: a transaction that fails before
+        # its first change still made and removed its partial backup there.
+        "ls -1A /var/backups/headscale 2>/dev/null || true"
     ).format(**paths)
     return lambda: host.check_output(command)
 
