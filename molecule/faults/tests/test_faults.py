@@ -195,9 +195,9 @@ def sweep(host, snapshot, name, extra, expect_version, expect_ok, tmp_path):
     assert total >= 10, "too few kill points found: %r" % points
     with open(log + ".json", "w") as f:
         json.dump(output, f)
-    # TAILNET_FAULTS_SAMPLE=N: N kill points spread over the run, first and last included (default 4,
-    # to keep make test in its time); 0: every kill point, the full sweep.
-    sample = int(os.environ.get("TAILNET_FAULTS_SAMPLE", "4"))
+    # TAILNET_FAULTS_SAMPLE=N: N kill points spread over the run, first, middle and last included
+    # (default 3, to keep make test in its time); 0: every kill point, the full sweep.
+    sample = int(os.environ.get("TAILNET_FAULTS_SAMPLE", "3"))
     if 0 < sample < len(points):
         points = [points[i * (len(points) - 1) // max(sample - 1, 1)] for i in range(sample)]
     recovered = []
