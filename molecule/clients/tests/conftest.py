@@ -7,8 +7,14 @@ import pytest
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
-# The shared `clients` fixture, imported so pytest registers it here.
-from clients import clients, mint, playbook  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+# The shared fixtures, imported so pytest registers them here.
+from clients import clients, mint, playbook, run_module  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+
+
+@pytest.fixture
+def node_module(run_module):  # pylint: disable=redefined-outer-name
+    """tailnet.headscale.node, ad hoc on the server."""
+    return lambda **args: run_module("node", **args)
 
 
 @pytest.fixture
