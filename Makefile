@@ -10,6 +10,11 @@ SHELL := /bin/bash
 TOOLS = tools_env="$$(scripts/tools-env.sh)"; eval "$$tools_env"
 TESTBED = testbed_env="$$(scripts/testbed-env.sh)"; eval "$$testbed_env"
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
+# Longest first, so the lanes end together; a scenario not named here runs after these.
+LONGEST_FIRST = faults security default join upgrade clients
+ORDERED_SCENARIOS = $(filter $(MOLECULE_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(MOLECULE_SCENARIOS))
+LANE_TARGETS = $(addprefix molecule-,$(filter $(ORDERED_SCENARIOS),faults security default)) integration \
+	$(addprefix molecule-,$(filter-out faults security default,$(ORDERED_SCENARIOS))) galaxy
 
 .PHONY: demo test setup tools lint docs sanity sanity-all units integration galaxy molecule bench clean-demo
 
@@ -18,8 +23,11 @@ demo: setup
 	$(TESTBED)
 	scripts/demo.sh
 
-## test: the whole suite (what CI runs)
-test: setup lint sanity-all units integration galaxy molecule
+## test: the whole suite (what CI runs). lint, sanity and units first (minutes, and they stop a
+## broken tree early); then integration, galaxy and the molecule scenarios, TEST_LANES (2) at a time
+## (scripts/test-lanes.sh: one log per target in .test-logs/, a failure's tail printed last).
+test: setup lint sanity-all units
+	scripts/test-lanes.sh $(LANE_TARGETS)
 
 setup: tools
 	scripts/host-setup.sh
@@ -78,17 +86,22 @@ galaxy:
 	$(TESTBED)
 	scripts/galaxy-test.sh
 
-## molecule: every scenario; security once more with its server and proxy on Debian 13
+## molecule: every scenario, TEST_LANES (2) at a time; molecule-S: scenario S alone
 molecule:
+	scripts/test-lanes.sh $(addprefix molecule-,$(ORDERED_SCENARIOS))
+
+# Under the scenario's lock: container names are fixed per scenario, so a second
+# run of the same scenario on this machine (another checkout) waits for the first.
+# security runs once more with its server and proxy on Debian 13.
+molecule-%:
 	$(TESTBED)
-	for s in $(MOLECULE_SCENARIOS); do
-	  echo "==> molecule test -s $$s"
-	  molecule test -s "$$s"
-	  if [ "$$s" = security ]; then
-	    echo "==> molecule test -s security (server and proxy on Debian 13)"
-	    TAILNET_SECURITY_SECOND_PASS=1 TAILNET_SECURITY_SERVER_IMAGE="$$TAILNET_IMAGE_TRIXIE" molecule test -s security
-	  fi
-	done
+	echo "==> molecule test -s $*"
+	flock /tmp/tailnet-molecule-$*.lock molecule test -s "$*"
+	if [ "$*" = security ]; then
+	  echo "==> molecule test -s security (server and proxy on Debian 13)"
+	  TAILNET_SECURITY_SECOND_PASS=1 TAILNET_SECURITY_SERVER_IMAGE="$$TAILNET_IMAGE_TRIXIE" \
+	    flock /tmp/tailnet-molecule-security.lock molecule test -s security
+	fi
 
 ## bench: every benchmark, then one summary of all figures vs their goals and the scaling plot
 ## (docs/bench-scaling.png). Asserts nothing; exits 1 only when a benchmark produced no figures.
