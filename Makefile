@@ -92,16 +92,10 @@ molecule:
 
 # Under the scenario's lock: container names are fixed per scenario, so a second
 # run of the same scenario on this machine (another checkout) waits for the first.
-# security runs once more with its server and proxy on Debian 13.
 molecule-%:
 	$(TESTBED)
 	echo "==> molecule test -s $*"
 	flock /tmp/tailnet-molecule-$*.lock molecule test -s "$*"
-	if [ "$*" = security ]; then
-	  echo "==> molecule test -s security (server and proxy on Debian 13)"
-	  TAILNET_SECURITY_SECOND_PASS=1 TAILNET_SECURITY_SERVER_IMAGE="$$TAILNET_IMAGE_TRIXIE" \
-	    flock /tmp/tailnet-molecule-security.lock molecule test -s security
-	fi
 
 ## bench: every benchmark, then one summary of all figures vs their goals and the scaling plot
 ## (docs/bench-scaling.png). Asserts nothing; exits 1 only when a benchmark produced no figures.

@@ -41,6 +41,25 @@ ansible-playbook -i inventory.yml tailnet.headscale.site > site.log 2>&1 \
   || { tail -n 40 site.log >&2; die "site.yml from the installed collection failed"; }
 docker exec "$name" systemctl is-active --quiet headscale.service nginx.service \
   || die "headscale or nginx is not running after site.yml"
+# This is also the proxy role's run on Debian 12 (molecule security attacks it on Debian 13):
+# a second run changes nothing, and nginx serves TLS 1.3 only, verified against the lab CA.
+ansible-playbook -i inventory.yml tailnet.headscale.site > rerun.log 2>&1 \
+  || { tail -n 40 rerun.log >&2; die "the second site.yml run failed"; }
+grep -Eq "^$name +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0" rerun.log \
+  || { grep -B2 -A12 "^changed:" rerun.log | tail -n 60 >&2; die "the second site.yml run changed something (above)"; }
+tls() {  # VERSION_FLAG: openssl s_client against the proxy on loopback, with the lab CA
+  docker exec "$name" sh -c "openssl s_client -connect 127.0.0.1:443 -servername headscale.lab.test $1 \
+    -CAfile /etc/nginx/tailnet-headscale/lab-ca.crt -verify_return_error </dev/null 2>&1"
+}
+tls -tls1_2 >/dev/null && die "nginx accepted TLS 1.2"
+# (Into a variable first: grep -q in a pipe would end docker exec early, and pipefail fail the check.)
+tls13="$(tls -tls1_3)" || true
+grep -q "Verify return code: 0 (ok)" <<<"$tls13" \
+  || { tail -n 30 <<<"$tls13" >&2; die "nginx did not serve TLS 1.3 with a certificate the lab CA verifies (above)"; }
+headers="$(docker exec "$name" curl -fsS --cacert /etc/nginx/tailnet-headscale/lab-ca.crt \
+  --resolve headscale.lab.test:443:127.0.0.1 -D - -o /dev/null https://headscale.lab.test/health)" \
+  || die "https://headscale.lab.test/health did not answer through the proxy"
+grep -qi "^strict-transport-security: max-age=" <<<"$headers" || die "no HSTS header through the proxy: $headers"
 
 user_module() {
   ANSIBLE_LOAD_CALLBACK_PLUGINS=1 ANSIBLE_STDOUT_CALLBACK=ansible.builtin.json \
@@ -51,4 +70,4 @@ user_module() {
 [ "$(user_module)" = "False" ] || die "tailnet.headscale.user from the installed collection is not idempotent"
 docker exec "$name" headscale users list | grep -q galaxy-check || die "the user is not on the server"
 
-log "galaxy tarball: built, installed, site.yml and tailnet.headscale.user ran from it ($(( $(date +%s) - start )) s)"
+log "galaxy tarball: built, installed, site.yml (twice: no change, TLS 1.3 only) and tailnet.headscale.user ran from it ($(( $(date +%s) - start )) s)"

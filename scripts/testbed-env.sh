@@ -24,7 +24,5 @@ export TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256=$(sha "$hs_prev")
 export TAILNET_TAILSCALE_DIR=$ts_dir
 export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
-# molecule/security's server and proxy: Debian 12 unless the caller chose (make molecule runs both).
-export TAILNET_SECURITY_SERVER_IMAGE=\${TAILNET_SECURITY_SERVER_IMAGE:-\$TAILNET_IMAGE_BOOKWORM}
 $tools
 ENV

@@ -4,16 +4,7 @@ left broken on the next plain run, and refuses bad settings before its first cha
 server play matches no host): the same command an admin runs, minus the part that cannot
 matter here, which keeps this file to a few minutes."""
 
-import os
 import re
-
-import pytest
-
-# make test runs the scenario twice, the second time with the server and proxy on Debian 13. The
-# proxy's transaction is the role's own logic, the same on both; the first pass proves it, and the
-# second keeps its minutes for what differs there (nginx 1.26 serving the hardened site).
-pytestmark = pytest.mark.skipif(os.environ.get("TAILNET_SECURITY_SECOND_PASS") == "1",
-                                reason="proved on the first pass (Debian 12); same role logic on Debian 13")
 
 LIVE = {"certificate": "/etc/nginx/tailnet-headscale/server.crt",
         "key": "/etc/nginx/tailnet-headscale/server.key",
