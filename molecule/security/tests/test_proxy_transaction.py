@@ -4,6 +4,7 @@ left broken on the next plain run, and refuses bad settings before its first cha
 server play matches no host): the same command an admin runs, minus the part that cannot
 matter here, which keeps this file to a few minutes."""
 
+import os
 import re
 
 LIVE = {"certificate": "/etc/nginx/tailnet-headscale/server.crt",
