@@ -19,7 +19,7 @@ def figure(name, value, goal, met, detail="", fmt="%.2f"):
 
 
 def save(bench, title, figures, **extra):
-    """Write RESULTS/<bench>.json: the title, the figures, and any raw data (extra)."""
+    """Write RESULTS/<bench>.json: the title, the figures, and any raw data (extra). Returns what it wrote."""
     os.makedirs(RESULTS, exist_ok=True)
     # When and on what: the tables in the docs show it (bench/tables.py).
     data = dict(bench=bench, title=title, figures=figures, date=time.strftime("%Y-%m-%d"),
@@ -28,7 +28,7 @@ def save(bench, title, figures, **extra):
     path = os.path.join(RESULTS, bench + ".json")
     with open(path, "w") as f:
         json.dump(data, f, indent=2)
-    return path
+    return data
 
 
 def load_all():

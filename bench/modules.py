@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 from conftest import Headscale  # noqa: E402  pylint: disable=wrong-import-position
 from common import figure, save  # noqa: E402  pylint: disable=wrong-import-position
+from tables import modules_detail  # noqa: E402  pylint: disable=wrong-import-position
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 NS = [int(n) for n in os.environ.get("BENCH_SCALING_N", "1,10,100,500").split(",")]
@@ -137,20 +138,7 @@ def main():
     lo, hi = NS[0], NS[-1]
     figures = [figure("module call / raw `ansible -m command`", mod / raw, "<= 1.30", mod / raw <= 1.3,
                       "%.2f s vs %.2f s" % (mod, raw))]
-    print("module benchmark (headscale %s on loopback, median of %d, same run)" % (version, ROUNDS))
-    print("  raw ansible -m command (users list)   %6.2f s" % raw)
-    print("  tailnet.headscale.user (no change)    %6.2f s" % mod)
-    print("  module / raw command                  %6.2f     goal <= 1.30  %s" % (mod / raw, "met" if mod / raw <= 1.3 else "MISSED"))
-    print()
-    print("reconcile scaling (same server for every N: all N's objects exist; no-change runs are the median of %d, round-robin)" % ROUNDS)
-    print("  %-5s %5s  %9s %7s  %11s %6s  %9s %9s" % ("kind", "N", "create s", "calls", "no-change s", "calls", "time/N=%d" % lo, "calls/N=%d" % lo))
     for kind, rows in table.items():
-        base = rows[0]
-        for row in rows:
-            print("  %-5s %5d  %9.2f %7d  %11.2f %6d  %9.2f %9.2f%s"
-                  % (kind, row["n"], row["create_s"], row["create_calls"], row["reconcile_s"], row["reconcile_calls"],
-                     row["reconcile_s"] / base["reconcile_s"], row["reconcile_calls"] / float(base["reconcile_calls"]),
-                     "  (calls varied between rounds)" if row["reconcile_calls_varied"] else ""))
         first, last = rows[0], rows[-1]
         ratio = last["reconcile_s"] / first["reconcile_s"]
         figures.append(figure("reconcile %d / %d declared %s, no change (time)" % (hi, lo, kind), ratio, "<= 2", ratio <= 2,
@@ -158,12 +146,10 @@ def main():
         figures.append(figure("reconcile %d / %d declared %s, no change (CLI calls)" % (hi, lo, kind),
                               "%d vs %d" % (last["reconcile_calls"], first["reconcile_calls"]), "equal",
                               last["reconcile_calls"] == first["reconcile_calls"]))
-    for name, counted_calls, reported in counted.mismatches:
-        print("  note: %s made %d CLI calls by the wrapper's log, reported cli_calls=%s" % (name, counted_calls, reported))
-    if not counted.mismatches:
-        print("  (CLI calls counted by a logging wrapper around headscale; the modules' own cli_calls agreed every run)")
-    save("modules", "modules (headscale %s on loopback, median of %d)" % (version, ROUNDS), figures,
-         scaling=table, rounds=ROUNDS, headscale_version=version, cli_call_mismatches=counted.mismatches)
+    saved = save("modules", "modules (headscale %s on loopback, median of %d)" % (version, ROUNDS), figures,
+                 scaling=table, rounds=ROUNDS, headscale_version=version, cli_call_mismatches=counted.mismatches)
+    # What it prints is what docs/benchmarks.md shows: one renderer, from the saved result.
+    print(modules_detail(saved))
 
 
 if __name__ == "__main__":

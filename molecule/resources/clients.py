@@ -80,6 +80,17 @@ class Client:
             time.sleep(0.5)
 
 
+def wait_for(check, timeout=30, what="condition"):
+    """CHECK's first true value, asked once a second; the test fails after TIMEOUT seconds."""
+    deadline = time.time() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        assert time.time() < deadline, "timed out waiting for " + what
+        time.sleep(1)
+
+
 def server_nodes(host):
     return json.loads(host.check_output("headscale -o json nodes list")) or []
 

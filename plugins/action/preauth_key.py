@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Controller side of tailnet.headscale.preauth_key: keeps minted secrets out of
-Ansible's output, and writes them to a 0600 file on the controller on request."""
+Ansible's output, and writes them to a 0600 file on the controller on request.
+Like every module of the collection, it takes the site's headscale paths from the
+host's variables where the call does not set them (plugin_utils/site_paths.py)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,8 +16,8 @@ import tempfile
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_native
-from ansible.plugins.action import ActionBase
 from ansible_collections.tailnet.headscale.plugins.module_utils.validation import secrets_file_problem
+from ansible_collections.tailnet.headscale.plugins.plugin_utils.site_paths import HeadscaleAction
 
 try:
     import yaml
@@ -53,23 +55,21 @@ def _mints(result):
     return [a[len("mint "):] for a in result.get("actions") or [] if a.startswith("mint ")]
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = True
+class ActionModule(HeadscaleAction):
+    MODULE = "tailnet.headscale.preauth_key"
+    _supports_async = False
 
     def _module(self, args, task_vars, check_mode=None):
         saved = self._task.check_mode
         if check_mode is not None:
             self._task.check_mode = check_mode
         try:
-            return self._execute_module(module_name="tailnet.headscale.preauth_key", module_args=args,
+            return self._execute_module(module_name=self.MODULE, module_args=args,
                                         task_vars=task_vars)
         finally:
             self._task.check_mode = saved
 
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        args = dict(self._task.args)
+    def run_module(self, result, args, task_vars):
         secrets_file = args.get("secrets_file") or None
         problem = secrets_file_problem(secrets_file)
         if problem:

@@ -14,11 +14,18 @@ options:
   headscale_binary:
     description:
       - Path or name of the headscale binary on the server host.
+      - Where it comes from, first found wins - this option in the task's arguments or through
+        C(module_defaults); else the variable C(headscale_binary_path) of the host the module runs on
+        (the delegated host under C(delegate_to)), the server role's own, so an ad-hoc
+        C(ansible hs1 -m ...) works on a site with another path; else C(headscale) on PATH.
     type: path
     default: headscale
   headscale_config:
     description:
       - headscale configuration file; it tells the CLI where the unix socket is.
+      - Where it comes from, first found wins - this option in the task's arguments or through
+        C(module_defaults); else C(config.yaml) in the variable C(headscale_config_dir) of the host
+        the module runs on (the delegated host under C(delegate_to)); else C(/etc/headscale/config.yaml).
     type: path
     default: /etc/headscale/config.yaml
 attributes:

@@ -37,6 +37,8 @@ _value:
 import os
 import socket
 
+from ansible_collections.tailnet.headscale.plugins.module_utils import host_lock
+
 
 def _stat(pid):
     with open("/proc/%d/stat" % pid) as f:
@@ -71,11 +73,8 @@ def run_process(pid=None):
 
 
 def boot_id():
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as f:
-            return f.read().strip()
-    except (IOError, OSError):
-        return "unknown"
+    # A run name always has a boot part: "unknown" where the kernel does not tell it.
+    return host_lock.boot_id(missing="unknown")
 
 
 def controller_run(label):

@@ -64,12 +64,13 @@ def proc_start(pid):
         return None
 
 
-def boot_id():
+def boot_id(missing=""):
+    """This boot's ID, or MISSING where the kernel does not tell it."""
     try:
         with open("/proc/sys/kernel/random/boot_id") as f:
             return f.read().strip()
     except (IOError, OSError):
-        return ""
+        return missing
 
 
 def read_holder(path=HOLDER_PATH):

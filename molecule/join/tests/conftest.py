@@ -1,15 +1,21 @@
 """Fixtures of the join scenario: the server and both clients as testinfra hosts,
 and the join playbook run as an admin runs it."""
 
+import functools
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 import testinfra
+import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 
 SERVER = "hs-join-server"
 CLIENTS = ("hs-join-c1", "hs-join-c2")
+ROLE_DEFAULTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "server", "defaults", "main.yml")
 
 
 def get(name):
@@ -48,12 +54,23 @@ def c2():
     return Node(CLIENTS[1])
 
 
+@functools.lru_cache(maxsize=None)
+def headscale():
+    """The headscale command on the server: the inventory's headscale_binary_path and
+    headscale_config_dir (this scenario sets both to non-default paths), else the role's defaults."""
+    with open(ROLE_DEFAULTS) as handle:
+        defaults = yaml.safe_load(handle)
+    inventory = get(SERVER).ansible.get_variables()
+    return "%s -c %s/config.yaml" % (inventory.get("headscale_binary_path", defaults["headscale_binary_path"]),
+                                     inventory.get("headscale_config_dir", defaults["headscale_config_dir"]))
+
+
 def server_nodes(server):
-    return json.loads(server.check_output("headscale -o json nodes list")) or []
+    return json.loads(server.check_output(headscale() + " -o json nodes list")) or []
 
 
 def server_keys(server):
-    return json.loads(server.check_output("headscale -o json preauthkeys list")) or []
+    return json.loads(server.check_output(headscale() + " -o json preauthkeys list")) or []
 
 
 @pytest.fixture

@@ -82,3 +82,11 @@ def test_the_docs_have_commands_and_mark_few():
     run = [c for c in ALL if not c.marked]
     assert len({c.doc for c in run}) == len(DOCS), ALL
     assert len(run) >= 15 and len(run) > len(ALL) - len(run), ALL
+
+
+def test_the_server_has_its_sites_paths_only(server):
+    """The ad-hoc module calls above cannot pass through the modules' defaults: the server has
+    headscale only at the inventory's non-default headscale_binary_path and headscale_config_dir."""
+    assert not server.file("/etc/headscale").exists
+    assert server.run("command -v headscale").rc != 0
+    assert server.file(server.ansible.get_variables()["headscale_config_dir"] + "/config.yaml").exists

@@ -7,11 +7,11 @@ Reachability is what tailscale itself reports: a quarantined node has no peer,
 and `tailscale ping` to its peer's address gets no pong; once released it does."""
 
 import json
-import time
 
 import pytest
 
-from conftest import server_keys, server_nodes  # pylint: disable=import-error
+from clients import wait_for  # pylint: disable=import-error
+from conftest import headscale, server_keys, server_nodes  # pylint: disable=import-error
 
 LOGIN_SERVER = "http://172.30.77.10:8080"
 IMPOSTOR_SOCKET = "/run/imp-ts.sock"
@@ -19,16 +19,6 @@ IMPOSTOR_SOCKET = "/run/imp-ts.sock"
 
 def node_by_key(server, node_key):
     return next((n for n in server_nodes(server) if n["node_key"] == node_key), None)
-
-
-def wait_for(check, timeout=40, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.time() < deadline, "timed out waiting for " + what
-        time.sleep(1)
 
 
 def pings(me, other):
@@ -83,7 +73,7 @@ def test_quarantined_until_approved_then_reaches_its_peer_and_reruns_change_noth
     released = node_by_key(server, status["Self"]["PublicKey"])
     assert released["id"] == node["id"] and released["tags"] == ["tag:web"]
     assert c1.status()["Self"]["Tags"] == ["tag:web"]
-    wait_for(lambda: pings(c1, c2), what="a pong from the peer")
+    wait_for(lambda: pings(c1, c2), timeout=40, what="a pong from the peer")
     assert "web-one" in c2.peer_names()
 
     # Reruns in the approved state change nothing, automatic or manual.
@@ -101,8 +91,8 @@ def impostor(server, c2):
     host.run("systemctl stop imp-ts; rm -rf /var/lib/imp-ts")
     host.check_output("systemd-run --unit imp-ts --collect /usr/local/sbin/tailscaled --tun=userspace-networking "
                       "--statedir=/var/lib/imp-ts --socket=%s --port=0 --no-logs-no-support" % IMPOSTOR_SOCKET)
-    wait_for(lambda: host.socket("unix://" + IMPOSTOR_SOCKET).is_listening, what="the impostor's tailscaled")
-    key = json.loads(server.check_output("headscale -o json preauthkeys create --tags tag:quarantine --expiration 10m"))
+    wait_for(lambda: host.socket("unix://" + IMPOSTOR_SOCKET).is_listening, timeout=40, what="the impostor's tailscaled")
+    key = json.loads(server.check_output(headscale() + " -o json preauthkeys create --tags tag:quarantine --expiration 10m"))
     up = host.run("tailscale --socket=%s up --login-server=%s --auth-key=%s --hostname=web-one --timeout=30s"
                   % (IMPOSTOR_SOCKET, LOGIN_SERVER, key["key"]))
     assert up.rc == 0, up.stderr
@@ -113,7 +103,7 @@ def impostor(server, c2):
         host.run("systemctl stop imp-ts; rm -rf /var/lib/imp-ts")
         node = node_by_key(server, status["Self"]["PublicKey"])
         if node:
-            server.check_output("headscale nodes delete --identifier %s --force" % node["id"])
+            server.check_output(headscale() + " nodes delete --identifier %s --force" % node["id"])
 
 
 def test_a_node_under_the_hosts_name_with_another_key_is_not_released(server, fresh_c1, c2, impostor, join):

@@ -5,7 +5,6 @@ fixtures (run_module, playbook) act on it as an admin would."""
 import json
 import os
 import sys
-import time
 
 import pytest
 import testinfra
@@ -13,7 +12,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 # The shared fixtures and client helper, imported so pytest registers them here.
-from clients import Client, node_named, playbook, run_module  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from clients import Client, node_named, playbook, run_module, wait_for  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 LOGIN_SERVER = "https://headscale.lab"
 ADDRESSES = {"hs-sec-server": "172.30.78.10", "hs-sec-peer": "172.30.78.11",
@@ -93,13 +92,3 @@ def peer(peer_host, start_client, mint_key):
 
 def journal(host, identifier, since):
     return host.check_output("journalctl --no-pager -o cat -t %s --since=@%d" % (identifier, int(since)))
-
-
-def wait_for(check, timeout=30, what="condition"):
-    deadline = time.time() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.time() < deadline, "timed out waiting for " + what
-        time.sleep(1)

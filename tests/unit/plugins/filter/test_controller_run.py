@@ -35,3 +35,17 @@ def test_runs_of_other_controllers_or_boots_and_garbage_are_not_judged():
     assert run_is_gone("server@elsewhere/%s/1/1" % boot_id()) is False
     assert run_is_gone("server@%s/another-boot/1/1" % socket.gethostname()) is False
     assert run_is_gone("") is False and run_is_gone("nonsense") is False
+
+
+def test_without_a_boot_id_a_run_name_says_unknown_and_the_lock_records_nothing(monkeypatch):
+    """One boot_id (module_utils/host_lock.py); each caller keeps its own word for "not told"."""
+    from ansible_collections.tailnet.headscale.plugins.module_utils import host_lock
+
+    assert boot_id() == host_lock.boot_id() != ""
+
+    def no_proc(*args, **kwargs):
+        raise IOError("no /proc here")
+
+    monkeypatch.setattr(host_lock, "open", no_proc, raising=False)
+    assert boot_id() == "unknown"
+    assert host_lock.boot_id() == ""
