@@ -42,6 +42,8 @@ tools:
 lint: tools
 	$(TOOLS)
 	yamllint --strict .
+	# Undefined names, unused variables: the molecule tests, scripts and bench (pyflakes' checks only).
+	git ls-files -z '*.py' | xargs -0 flake8 --select F
 	ansible-lint --profile production
 	python3 scripts/check-argument-specs.py
 	python3 scripts/gen-docs.py --check

@@ -135,9 +135,15 @@ def run_module(host):
 @pytest.fixture
 def mint(host, tmp_path):
     """Mint a fresh key with the module, as an admin would; return (id, secret)."""
+    return minter(host, tmp_path)
+
+
+def minter(host, directory):
+    """A function that mints a fresh key on HOST with the module, as an admin would, and returns
+    (id, secret). The secrets file is written on the controller, in DIRECTORY, never on the server."""
 
     def _mint(**args):
-        path = tmp_path / ("key-%d.yml" % len(list(tmp_path.iterdir())))
+        path = directory / ("key-%d.yml" % len(list(directory.iterdir())))
         host.ansible("tailnet.headscale.preauth_key", json.dumps(dict(args, fresh=True, secrets_file=str(path))), check=False)
         entry = yaml.safe_load(path.read_text())[0]
         return entry["id"], entry["key"]

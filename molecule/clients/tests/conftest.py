@@ -12,7 +12,7 @@ from clients import clients, mint, playbook, run_module  # noqa: E402,F401  pyli
 
 
 @pytest.fixture
-def node_module(run_module):  # pylint: disable=redefined-outer-name
+def node_module(run_module):  # noqa: F811  pylint: disable=redefined-outer-name
     """tailnet.headscale.node, ad hoc on the server."""
     return lambda **args: run_module("node", **args)
 

@@ -2,17 +2,15 @@
 client containers as testinfra hosts. `host` is the server, so the shared
 fixtures (run_module, playbook) act on it as an admin would."""
 
-import json
 import os
 import sys
 
 import pytest
 import testinfra
-import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 # The shared fixtures and client helper, imported so pytest registers them here.
-from clients import Client, node_named, playbook, run_module, wait_for  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from clients import Client, minter, node_named, playbook, run_module, wait_for  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 LOGIN_SERVER = "https://headscale.lab"
 ADDRESSES = {"hs-sec-server": "172.30.78.10", "hs-sec-peer": "172.30.78.11",
@@ -51,16 +49,7 @@ def peer_host():
 @pytest.fixture(scope="session")
 def mint_key(server, tmp_path_factory):
     """Mint a fresh key on the server with the module, as an admin would; return (id, secret)."""
-    directory = tmp_path_factory.mktemp("keys")
-
-    def mint(**args):
-        # The secrets file is written on the controller, never on the server.
-        path = directory / ("key-%d.yml" % len(list(directory.iterdir())))
-        server.ansible("tailnet.headscale.preauth_key", json.dumps(dict(args, fresh=True, secrets_file=str(path))), check=False)
-        entry = yaml.safe_load(path.read_text())[0]
-        return entry["id"], entry["key"]
-
-    return mint
+    return minter(server, tmp_path_factory.mktemp("keys"))
 
 
 @pytest.fixture(scope="session")
