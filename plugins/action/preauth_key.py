@@ -95,7 +95,7 @@ class ActionModule(HeadscaleAction):
             # after all. It is this call's own key and nobody holds its secret: expire it.
             for key in minted:
                 revoke = dict(state="absent", id=key["id"])
-                revoke.update((k, args[k]) for k in ("headscale_binary", "headscale_config") if args.get(k))
+                revoke.update((k, args[k]) for k in ("headscale_binary", "headscale_config", "lock_run", "lock_timeout") if args.get(k))
                 self._module(revoke, task_vars)
                 key.pop("key", None)
             result.update(failed=True, msg=UNDELIVERED.format(what="a key") + " (A key minted meanwhile was expired again.)")

@@ -53,3 +53,27 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
+
+    # The modules that change headscale's state: the host lock (docs/operations.md, "One run at a time").
+    HOST_LOCK = r"""
+options:
+  lock_timeout:
+    description:
+      - Seconds to wait for the host lock (C(/run/tailnet-headscale.lock)) that every run of the server role and
+        every changing call of this collection's modules takes, before failing with nothing changed and a message
+        naming the holder (its PID, start time and run).
+      - The lock is taken only by a call that changes something, and never in check mode. A call that finds the
+        lock busy and has nothing to change does not wait. A call that had to wait reads the server again under
+        the lock and plans anew, since the run it waited for may have changed what it read.
+    type: int
+    default: 600
+  lock_run:
+    description:
+      - The run that holds the host lock on behalf of this call. When it is the live holder's run, the call
+        goes through without taking the lock. The server role passes its own run for the users and keys it declares.
+      - Leave it unset otherwise; a call naming a run that does not hold the lock takes the lock as usual.
+    type: str
+notes:
+  - Only root can take the host lock. A changing call made without root (as a member of the admin group)
+    cannot take it; it warns and goes ahead without it.
+"""

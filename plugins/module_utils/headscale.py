@@ -24,6 +24,8 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.tailnet.headscale.plugins.module_utils.host_lock import LockBusy, LockWaited, ModuleLock
+
 SUPPORTED_MINORS = ((0, 28), (0, 29))
 DEFAULT_CONFIG = "/etc/headscale/config.yaml"
 DEFAULT_BINARY = "headscale"
@@ -50,6 +52,12 @@ _READ_ONLY_COMMANDS = (("users", "list"), ("nodes", "list"), ("preauthkeys", "li
 COMMON_ARGUMENT_SPEC = dict(
     headscale_binary=dict(type="path", default=DEFAULT_BINARY),
     headscale_config=dict(type="path", default=DEFAULT_CONFIG),
+)
+
+# The modules that change headscale's state take the host lock (module_utils/host_lock.py).
+LOCK_ARGUMENT_SPEC = dict(
+    lock_timeout=dict(type="int", default=600),
+    lock_run=dict(type="str"),
 )
 
 
@@ -289,6 +297,23 @@ class HeadscaleClient(object):
         self.audit = write_audit
         self._version = None
         self._binary_path = None
+        # Taken (if free) before the call reads anything; waited for before its first change. Never in check mode.
+        self.lock = None
+        self._lock_warned = False
+        params = getattr(module, "params", None) or {}
+        if "lock_timeout" in params and not getattr(module, "check_mode", False):
+            self.lock = ModuleLock(params["lock_timeout"], params.get("lock_run"), label="tailnet.headscale.%s call (PID %d)"
+                                   % (self.module_name.split(".")[-1], os.getpid()))
+            self.lock.start()
+
+    def before_change(self):
+        """Call before anything changes (a CLI command that changes the server, a state file written)."""
+        if self.lock is not None:
+            if self.lock.unavailable and not self._lock_warned:
+                self._lock_warned = True
+                self.module.warn("%s; this call goes ahead without it. Run it with become to serialise it with "
+                                 "the server role and other calls." % self.lock.unavailable)
+            self.lock.before_change()
 
     # --- running the CLI -------------------------------------------------
 
@@ -312,10 +337,12 @@ class HeadscaleClient(object):
         """Run one CLI command; return its parsed JSON (None for `null`)."""
         force = kwargs.pop("force", False)
         argv = self._argv(args, force)
+        audited = changes_server(args)
+        if audited:
+            self.before_change()
         self.calls += 1
         rc, out, err = self.module.run_command(argv, environ_update=dict(LC_ALL="C", LANG="C"))
         shown = redact(" ".join(argv))
-        audited = changes_server(args)
         if rc != 0:
             message, code = self._error_message(err, out)
             if audited:
@@ -471,6 +498,19 @@ class HeadscaleClient(object):
 
     def delete_node(self, node_id):
         self.run("nodes", "delete", "--identifier", str(node_id), force=True)
+
+
+def under_lock(module, client, body):
+    """Run body() - read, plan, change - the way the host lock asks (host_lock.ModuleLock): once more if the lock
+    was taken only after another run released it, and refused with nothing changed, naming the holder, if that
+    run kept it for the whole lock_timeout."""
+    try:
+        try:
+            return body()
+        except LockWaited:
+            return body()
+    except LockBusy as busy:
+        module.fail_json(msg=str(busy), changed=False, holder=busy.holder, cli_calls=client.calls)
 
 
 def fail_from_error(module, error, **result):

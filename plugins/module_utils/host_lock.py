@@ -12,8 +12,9 @@ and ends it at the end (``release``). A holder whose run was killed is ended
 by the next run from the same controller (``break_run``, after the controller
 checked that the run's process is gone), or at ``max_hold`` seconds.
 
-Modules take the same lock for the time of one call (``HostLock``), unless the
-run that holds it is their own (``run`` equal to the holder's).
+Modules take the same lock for the time of one call that changes something
+(``ModuleLock``), unless the run that holds it is their own (``run`` equal to
+the live holder's): the server role passes its run to the modules it calls.
 
 Run as a script (``python3 host_lock.py acquire|release ...``) this file is
 the role's lock tool: the role passes it to python3 on the host.
@@ -23,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import atexit
 import errno
 import fcntl
 import json
@@ -40,11 +42,15 @@ class LockBusy(Exception):
 
     def __init__(self, holder, timeout, lock_path=LOCK_PATH):
         self.holder = holder or {}
+        if self.holder.get("max_hold") is None and self.holder:
+            ends = "a module call holds it only while it runs, and the kernel frees it if the call dies."
+        else:
+            ends = ("a run that was killed is detected and its lock ended by the next run from the same controller, "
+                    "or expires after %s s." % self.holder.get("max_hold", "?"))
         super(LockBusy, self).__init__(
             "another run holds the headscale host lock %s and did not release it within %d s: %s. "
-            "Wait for it to finish (or end it), then run again; a run that was killed is detected and its "
-            "lock ended by the next run from the same controller, or expires after %s s."
-            % (lock_path, timeout, describe(self.holder), self.holder.get("max_hold", "?")))
+            "Wait for it to finish (or end it), then run again; %s"
+            % (lock_path, timeout, describe(self.holder), ends))
 
 
 def describe(holder):
@@ -138,24 +144,111 @@ def acquire(timeout, run, owner="", break_run="", lock_path=LOCK_PATH):
     return fd
 
 
-class HostLock(object):
-    """The lock for one module call: ``with HostLock(timeout, run):``. Re-entrant for the run that holds it."""
+class LockWaited(Exception):
+    """The lock was taken only after another run released it: what this call read may be stale. Read and plan again."""
 
-    def __init__(self, timeout=300, run="", lock_path=LOCK_PATH):
-        self.timeout, self.run, self.lock_path, self.fd = timeout, run, lock_path, None
 
-    def __enter__(self):
+class ModuleLock(object):
+    """The host lock as one module call takes it: never in check mode, and only for a call that changes something.
+
+    ``start()`` (before the call reads anything) takes the lock if it is free at once, so a call that finds the
+    lock free reads, plans and changes under it. A call that found it busy reads and plans without waiting; most
+    such calls change nothing and end there. ``before_change()`` (before the first change) is a no-op when the
+    lock is held; otherwise it waits up to ``timeout`` seconds, then raises ``LockWaited`` so that the call reads
+    and plans again under the lock (the holder may have changed what it read), or ``LockBusy`` naming the holder.
+
+    A call made on behalf of the run that holds the lock (``run`` equal to the live holder's run: the server role
+    passes its own) goes through without taking it. Another run cannot pass for it without knowing its name.
+    """
+
+    def __init__(self, timeout, run="", label="module", lock_path=None):
+        self.timeout, self.run, self.label = timeout, run or "", label
+        self.lock_path = lock_path or LOCK_PATH
+        self.fd, self.own_run, self.unavailable = None, False, None
+
+    @property
+    def held(self):
+        return self.fd is not None or self.own_run
+
+    def _is_own_run(self):
         holder = read_holder(self.lock_path + ".holder")
-        if self.run and holder.get("run") == self.run and holder_alive(holder):
-            return self
-        self.fd = acquire(self.timeout, self.run or "module:%d" % os.getpid(), lock_path=self.lock_path)
-        return self
+        return bool(self.run) and holder.get("run") == self.run and holder_alive(holder)
 
-    def __exit__(self, *exc):
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
+    def _open(self):
+        try:
+            return _open(self.lock_path)
+        except (IOError, OSError) as e:
+            if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            self.unavailable = "cannot open the host lock %s (%s): only root can take it" % (self.lock_path, e.strerror)
+            return None
+
+    def _took(self, fd):
+        self.fd = fd
+        _write_holder(self.lock_path + ".holder", self.label, _who(), None, os.getpid())
+        atexit.register(self.close)
+
+    def start(self):
+        if self.held or self.unavailable:
+            return
+        if self._is_own_run():
+            self.own_run = True
+            return
+        fd = self._open()
+        if fd is None:
+            return
+        if _try_lock(fd):
+            self._took(fd)
+        else:
+            os.close(fd)
+
+    def before_change(self):
+        if self.held or self.unavailable:
+            return
+        if self._is_own_run():
+            self.own_run = True
+            return
+        if self._open_and_close_failed():
+            return
+        self._took(acquire(self.timeout, self.label, lock_path=self.lock_path))
+        raise LockWaited()
+
+    def _open_and_close_failed(self):
+        fd = self._open()
+        if fd is None:
+            return True
+        os.close(fd)
         return False
+
+    def close(self):
+        """Drop the holder record if it is still this process's, then the lock (the kernel drops it at exit anyway)."""
+        if self.fd is None:
+            return
+        holder_path = self.lock_path + ".holder"
+        if read_holder(holder_path).get("pid") == os.getpid():
+            try:
+                os.unlink(holder_path)
+            except OSError:
+                pass
+        os.close(self.fd)
+        self.fd = None
+
+
+def _who():
+    user = os.environ.get("SUDO_USER") or os.environ.get("USER") or str(os.getuid())
+    try:
+        import socket
+        return "%s on %s" % (user, socket.gethostname())
+    except Exception:  # pragma: no cover - a host name is always there
+        return user
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stop(*_):
+    raise _Stopped()
 
 
 def hold(timeout, run, owner, max_hold, break_run="", lock_path=LOCK_PATH):
@@ -179,19 +272,22 @@ def hold(timeout, run, owner, max_hold, break_run="", lock_path=LOCK_PATH):
         null = os.open(os.devnull, os.O_RDWR)
         for std in (0, 1, 2):
             os.dup2(null, std)
-        stop = []
-        signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-        _write_holder(holder_path, run, owner, max_hold, os.getpid())
-        os.write(ready_w, b"1")
-        os.close(ready_w)
-        end = time.time() + max_hold
-        while not stop and time.time() < end:
-            time.sleep(0.5)
         try:
+            try:
+                signal.signal(signal.SIGTERM, _stop)
+                _write_holder(holder_path, run, owner, max_hold, os.getpid())
+                os.write(ready_w, b"1")
+                os.close(ready_w)
+                end = time.time() + max_hold
+                while time.time() < end:
+                    time.sleep(0.5)
+            except _Stopped:  # SIGTERM ends the sleep at once: release() returns as soon as the lock is free
+                pass
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             os.unlink(holder_path)
-        except OSError:
-            pass
-        os._exit(0)
+        finally:
+            # Whatever happened above, this forked process never returns into its caller's code.
+            os._exit(0)
     os.close(ready_w)
     os.waitpid(first, 0)
     ok = os.read(ready_r, 1)

@@ -39,6 +39,7 @@ author:
 extends_documentation_fragment:
   - tailnet.headscale.headscale
   - tailnet.headscale.headscale.attributes
+  - tailnet.headscale.headscale.host_lock
 options:
   state:
     description: What to do; see the description.
@@ -192,9 +193,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import (
     COMMON_ARGUMENT_SPEC,
+    LOCK_ARGUMENT_SPEC,
     HeadscaleClient,
     HeadscaleError,
     fail_from_error,
+    under_lock,
     iso,
     read_private_json,
     utcnow,
@@ -262,12 +265,12 @@ class NodeModule(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.client = HeadscaleClient(module)
+        self.client = None
         self.actions = []
         self.before = None
 
     def fail(self, msg, changed=False):
-        self.module.fail_json(msg=msg, changed=changed, actions=self.actions, cli_calls=self.client.calls)
+        self.module.fail_json(msg=msg, changed=changed, actions=self.actions, cli_calls=self.client.calls if self.client else 0)
 
     def validate(self):
         p = self.params
@@ -480,17 +483,22 @@ class NodeModule(object):
                 node = self.client.approve_routes(node["id"], sorted(set(p["approved_routes"])))
         return changed, node
 
-    def run(self):
-        self.validate()
+    def attempt(self):
+        """Read, plan and change. Run again (from scratch) if the host lock was taken only after waiting."""
+        self.actions, self.before = [], None
         try:
             if self.params["state"] == "registered":
-                changed, node = self.register()
-            elif self.params["state"] == "rejected":
-                changed, node = self.reject()
-            else:
-                changed, node = self.manage()
+                return self.register()
+            if self.params["state"] == "rejected":
+                return self.reject()
+            return self.manage()
         except HeadscaleError as error:
             fail_from_error(self.module, error, actions=self.actions, cli_calls=self.client.calls)
+
+    def run(self):
+        self.validate()
+        self.client = HeadscaleClient(self.module)
+        changed, node = under_lock(self.module, self.client, self.attempt)
         self.module.exit_json(
             changed=changed,
             node=node,
@@ -517,6 +525,7 @@ def main():
         registrations_file=dict(type="path", default="/var/lib/tailnet-headscale/registrations.json"),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
+    argument_spec.update(LOCK_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     NodeModule(module).run()
 

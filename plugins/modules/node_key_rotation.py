@@ -33,6 +33,7 @@ author:
 extends_documentation_fragment:
   - tailnet.headscale.headscale
   - tailnet.headscale.headscale.attributes
+  - tailnet.headscale.headscale.host_lock
 attributes:
   diff_mode:
     details: The diff lists the nodes whose keys are expired, before and after.
@@ -157,9 +158,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import (
     COMMON_ARGUMENT_SPEC,
+    LOCK_ARGUMENT_SPEC,
     HeadscaleClient,
     HeadscaleError,
     fail_from_error,
+    under_lock,
     iso,
     utcnow,
 )
@@ -181,10 +184,10 @@ class NodeKeyRotation(object):
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.client = HeadscaleClient(module)
+        self.client = None
 
     def fail(self, msg, **result):
-        self.module.fail_json(msg=msg, cli_calls=self.client.calls, **result)
+        self.module.fail_json(msg=msg, cli_calls=self.client.calls if self.client else 0, **result)
 
     def durations(self):
         p = self.params
@@ -216,6 +219,11 @@ class NodeKeyRotation(object):
         return True
 
     def run(self):
+        self.client = HeadscaleClient(self.module)
+        self.module.exit_json(**under_lock(self.module, self.client, self.attempt))
+
+    def attempt(self):
+        """Read, plan and change: the result. Run again (from scratch) if the host lock was taken only after waiting."""
         p = self.params
         try:
             ledger = KeyLedger(p["ledger_file"])
@@ -260,8 +268,9 @@ class NodeKeyRotation(object):
             fail_from_error(self.module, error, cli_calls=self.client.calls)
         # The ledger is bookkeeping, not a change to the tailnet: writing it does not set changed.
         if not self.module.check_mode and ledger.replace(seen):
+            self.client.before_change()
             ledger.save()
-        self.module.exit_json(
+        return dict(
             changed=bool(rotated),
             rotated=rotated,
             awaiting_reauth=awaiting,
@@ -281,6 +290,7 @@ def main():
         ledger_file=dict(type="path", default="/var/lib/tailnet-headscale/node-keys.json"),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
+    argument_spec.update(LOCK_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     NodeKeyRotation(module).run()
 

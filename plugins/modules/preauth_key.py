@@ -31,6 +31,7 @@ author:
 extends_documentation_fragment:
   - tailnet.headscale.headscale
   - tailnet.headscale.headscale.attributes
+  - tailnet.headscale.headscale.host_lock
 options:
   user:
     description:
@@ -196,9 +197,11 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import (
     COMMON_ARGUMENT_SPEC,
+    LOCK_ARGUMENT_SPEC,
     HeadscaleClient,
     HeadscaleError,
     fail_from_error,
+    under_lock,
 )
 from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
     KEY_EXPIRATION_MINIMUM,
@@ -288,50 +291,9 @@ def desired_items(module):
     return items
 
 
-def main():
-    argument_spec = dict(
-        user=dict(type="str"),
-        tags=dict(type="list", elements="str"),
-        reusable=dict(type="bool", default=False),
-        ephemeral=dict(type="bool", default=False),
-        expiration=dict(type="str", default="1h"),
-        fresh=dict(type="bool", default=False),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        id=dict(type="int"),
-        delete=dict(type="bool", default=False),
-        all=dict(type="bool", default=False),
-        keys=dict(type="list", elements="dict", no_log=False),
-        secrets_file=dict(type="path"),
-    )
-    argument_spec.update(COMMON_ARGUMENT_SPEC)
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[("keys", "user"), ("keys", "tags"), ("keys", "id"), ("id", "user"), ("id", "tags"), ("fresh", "keys")],
-        required_if=[("fresh", True, ("user", "tags"), True)],
-        supports_check_mode=True,
-    )
+def reconcile(module, client, items):
+    """Read, plan and change: (result, items, to_mint, to_revoke). Run again if the host lock was taken only after waiting."""
     params = module.params
-    if params["id"] is not None:
-        if params["id"] <= 0:
-            module.fail_json(msg="id must be a positive key ID, got %d" % params["id"])
-        if params["state"] != "absent":
-            module.fail_json(msg="id %d selects a key to revoke: it needs state=absent" % params["id"])
-    if params["fresh"] and params["state"] != "present":
-        module.fail_json(msg="fresh=true mints a key: it needs state=present")
-    # Checked here, not by mutually_exclusive, so that all=false goes with anything.
-    selectors = [name for name in ("user", "tags", "id", "keys") if params[name] is not None]
-    if params["all"] and selectors:
-        module.fail_json(msg="parameters are mutually exclusive: all=true revokes every key, and %s selects some"
-                         % ", ".join(selectors))
-    if params["state"] == "absent" and not params["all"] and not selectors:
-        module.fail_json(msg="state=absent needs one of user, tags, id, keys, or all=true: which keys to revoke")
-    if params["all"] and params["state"] != "absent":
-        module.fail_json(msg="all=true revokes every key: it needs state=absent")
-    if params["delete"] and params["state"] != "absent":
-        module.fail_json(msg="delete=true removes revoked keys: it needs state=absent")
-
-    client = HeadscaleClient(module)
-    items = [] if params["id"] is not None or params["all"] else desired_items(module)
     result = dict(changed=False, actions=[], created=[], revoked=[])
     try:
         keys = client.preauth_keys()
@@ -388,6 +350,56 @@ def main():
             result["revoked"] = to_revoke
     except HeadscaleError as error:
         fail_from_error(module, error, actions=result["actions"], created=result["created"], cli_calls=client.calls)
+    return result, items, to_mint, to_revoke
+
+
+def main():
+    argument_spec = dict(
+        user=dict(type="str"),
+        tags=dict(type="list", elements="str"),
+        reusable=dict(type="bool", default=False),
+        ephemeral=dict(type="bool", default=False),
+        expiration=dict(type="str", default="1h"),
+        fresh=dict(type="bool", default=False),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        id=dict(type="int"),
+        delete=dict(type="bool", default=False),
+        all=dict(type="bool", default=False),
+        keys=dict(type="list", elements="dict", no_log=False),
+        secrets_file=dict(type="path"),
+    )
+    argument_spec.update(COMMON_ARGUMENT_SPEC)
+    argument_spec.update(LOCK_ARGUMENT_SPEC)
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[("keys", "user"), ("keys", "tags"), ("keys", "id"), ("id", "user"), ("id", "tags"), ("fresh", "keys")],
+        required_if=[("fresh", True, ("user", "tags"), True)],
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["id"] is not None:
+        if params["id"] <= 0:
+            module.fail_json(msg="id must be a positive key ID, got %d" % params["id"])
+        if params["state"] != "absent":
+            module.fail_json(msg="id %d selects a key to revoke: it needs state=absent" % params["id"])
+    if params["fresh"] and params["state"] != "present":
+        module.fail_json(msg="fresh=true mints a key: it needs state=present")
+    # Checked here, not by mutually_exclusive, so that all=false goes with anything.
+    selectors = [name for name in ("user", "tags", "id", "keys") if params[name] is not None]
+    if params["all"] and selectors:
+        module.fail_json(msg="parameters are mutually exclusive: all=true revokes every key, and %s selects some"
+                         % ", ".join(selectors))
+    if params["state"] == "absent" and not params["all"] and not selectors:
+        module.fail_json(msg="state=absent needs one of user, tags, id, keys, or all=true: which keys to revoke")
+    if params["all"] and params["state"] != "absent":
+        module.fail_json(msg="all=true revokes every key: it needs state=absent")
+    if params["delete"] and params["state"] != "absent":
+        module.fail_json(msg="delete=true removes revoked keys: it needs state=absent")
+
+    wanted = [] if params["id"] is not None or params["all"] else desired_items(module)
+    client = HeadscaleClient(module)
+    # Each attempt plans on fresh copies of the wanted items (planning notes the key it found in each).
+    result, items, to_mint, to_revoke = under_lock(module, client, lambda: reconcile(module, client, [dict(i) for i in wanted]))
 
     if params["keys"] is None and params["id"] is None and params["state"] == "present":
         result["preauth_key"] = items[0].get("found")

@@ -22,6 +22,7 @@ author:
 extends_documentation_fragment:
   - tailnet.headscale.headscale
   - tailnet.headscale.headscale.attributes
+  - tailnet.headscale.headscale.host_lock
 options:
   name:
     description:
@@ -107,9 +108,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import (
     COMMON_ARGUMENT_SPEC,
+    LOCK_ARGUMENT_SPEC,
     HeadscaleClient,
     HeadscaleError,
     fail_from_error,
+    under_lock,
 )
 from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
     text_problem,
@@ -207,14 +210,36 @@ def main():
         users=dict(type="list", elements="dict"),
     )
     argument_spec.update(COMMON_ARGUMENT_SPEC)
+    argument_spec.update(LOCK_ARGUMENT_SPEC)
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[("name", "users")],
         required_one_of=[("name", "users")],
         supports_check_mode=True,
     )
-    client = HeadscaleClient(module)
     items = _desired_items(module)
+    client = HeadscaleClient(module)
+    before, after, result = under_lock(module, client, lambda: _reconcile(module, client, items))
+
+    names = [i["name"] for i in items]
+    if module.params["users"] is None:
+        result["user"] = next((u for u in after if u["name"] == names[0]), None)
+        result["diff"] = dict(
+            before=next((u for u in before if u["name"] == names[0]), None) or {},
+            after=result["user"] or {},
+        )
+    else:
+        result["users"] = after
+        result["diff"] = dict(
+            before=dict((u["name"], u) for u in before if u["name"] in names),
+            after=dict((u["name"], u) for u in after if u["name"] in names),
+        )
+    result["cli_calls"] = client.calls
+    module.exit_json(**result)
+
+
+def _reconcile(module, client, items):
+    """Read, plan and change: (before, after, result). Run again if the host lock was taken only after waiting."""
     result = dict(changed=False, actions=[])
     try:
         before = client.users()
@@ -246,22 +271,7 @@ def main():
             after = _simulate(before, actions)
     except HeadscaleError as error:
         fail_from_error(module, error, actions=result["actions"], cli_calls=client.calls)
-
-    names = [i["name"] for i in items]
-    if module.params["users"] is None:
-        result["user"] = next((u for u in after if u["name"] == names[0]), None)
-        result["diff"] = dict(
-            before=next((u for u in before if u["name"] == names[0]), None) or {},
-            after=result["user"] or {},
-        )
-    else:
-        result["users"] = after
-        result["diff"] = dict(
-            before=dict((u["name"], u) for u in before if u["name"] in names),
-            after=dict((u["name"], u) for u in after if u["name"] in names),
-        )
-    result["cli_calls"] = client.calls
-    module.exit_json(**result)
+    return before, after, result
 
 
 def _simulate(before, actions):

@@ -165,6 +165,36 @@ def test_a_restore_on_purpose_brings_back_the_backup_once(host, playbook, laptop
     assert service(host) == running
 
 
+def test_a_restore_that_fails_health_puts_back_what_was_serving(host, playbook):
+    """The restore is a transaction: what serves is backed up first, and a restored headscale that does not
+    start is replaced by it again, and the run fails with headscale's own reason."""
+    source = [b for b in backups(host) if b.endswith("-%s-to-%s" % (PREVIOUS["headscale_version"], PINNED["headscale_version"]))][-1]
+    broken = "/root/broken-backup"
+    # A good backup of this version whose config headscale cannot serve with (a port that does not exist).
+    # The note makes its MANIFEST (the restore marker's key) its own.
+    host.check_output("rm -rf %s && cp -a %s/%s %s && sed -i 's/^listen_addr: .*/listen_addr: 127.0.0.1:99999/' "
+                      "%s/files/etc/headscale/config.yaml && grep -q 99999 %s/files/etc/headscale/config.yaml && "
+                      "echo 'note made unservable by the test' >> %s/MANIFEST" % (broken, BACKUPS, source, broken, broken, broken, broken))
+    config = host.file("/etc/headscale/config.yaml").sha256sum
+    before, backups_before = tailnet(host), backups(host)
+    try:
+        stats, failures = playbook("site", **dict(PREVIOUS, headscale_restore_from=broken))
+    finally:
+        host.check_output("rm -rf %s" % broken)
+    assert stats["failures"] == 1, (stats, failures)
+    assert "Restore of %s failed" % broken in failures[-1], failures
+    assert "headscale failed:" in failures[-1] and "99999" in failures[-1], failures[-1]  # headscale's own reason
+    assert "Rolled back: headscale %s is serving again and healthy" % PREVIOUS["headscale_version"] in failures[-1]
+    assert serving_version(host) == PREVIOUS["headscale_version"]
+    assert tailnet(host) == before and host.file("/etc/headscale/config.yaml").sha256sum == config
+    assert host.run("headscale health").rc == 0
+    # The backup of what was serving is kept; no transaction is left open, nothing is marked restored.
+    made = [b for b in backups(host) if b not in backups_before]
+    assert len(made) == 1 and made[0].endswith("-%s-to-%s" % (PREVIOUS["headscale_version"], PREVIOUS["headscale_version"])), made
+    assert not host.file("/etc/headscale/.tailnet-headscale-transaction").exists
+    assert broken not in host.file("/etc/headscale/.tailnet-headscale-restored").content_string
+
+
 def test_a_directory_that_is_not_a_backup_is_refused(host, playbook):
     running = service(host)
     stats, failures = playbook("site", **dict(PREVIOUS, headscale_restore_from="/etc"))

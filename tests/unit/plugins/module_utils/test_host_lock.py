@@ -6,10 +6,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+import json
 import os
+import threading
 
 import pytest
 
+from ansible_collections.tailnet.headscale.plugins.module_utils import headscale as hs
 from ansible_collections.tailnet.headscale.plugins.module_utils import host_lock
 
 
@@ -39,15 +43,6 @@ def test_the_same_run_taking_it_again_keeps_its_holder(lock):
     assert again["already"] and again["pid"] == first["pid"]
 
 
-def test_a_module_of_the_holding_run_is_let_through_and_others_wait(lock):
-    host_lock.hold(0, "run-a", "", 30, lock_path=lock)
-    with host_lock.HostLock(0.5, "run-a", lock_path=lock):
-        pass
-    with pytest.raises(host_lock.LockBusy):
-        with host_lock.HostLock(0.5, "run-b", lock_path=lock):
-            pass
-
-
 def test_release_frees_the_lock_and_leaves_another_runs_holder_alone(lock):
     holder = host_lock.hold(0, "run-a", "", 30, lock_path=lock)
     assert host_lock.release("run-b", lock_path=lock) is False and host_lock.holder_alive(holder)
@@ -64,3 +59,205 @@ def test_the_holder_of_a_run_declared_gone_is_ended(lock):
 def test_a_holder_ends_by_itself_after_max_hold(lock):
     host_lock.hold(0, "run-a", "", 1, lock_path=lock)
     os.close(host_lock.acquire(5, "run-b", lock_path=lock))
+
+
+# --- one module call (ModuleLock) -------------------------------------------------
+
+
+def module_lock(lock, run="", timeout=0.5):
+    taken = host_lock.ModuleLock(timeout, run, label="tailnet.headscale.user call (PID %d)" % os.getpid(), lock_path=lock)
+    return taken
+
+
+def release_soon(holder, lock):
+    """The holding run ends while the call waits."""
+    threading.Timer(0.2, host_lock.release, (holder["run"],), dict(lock_path=lock)).start()
+
+
+def busy(lock):
+    """Whether another process would find the lock busy now."""
+    try:
+        os.close(host_lock.acquire(0, "probe", lock_path=lock))
+        return False
+    except host_lock.LockBusy:
+        return True
+
+
+def test_a_call_that_finds_the_lock_free_holds_it_from_the_start_and_never_plans_twice(lock):
+    call = module_lock(lock)
+    call.start()
+    assert call.held and not call.own_run
+    call.before_change()  # no LockWaited: everything it read was read under the lock
+    record = host_lock.read_holder(lock + ".holder")
+    assert record["pid"] == os.getpid() and record["run"].startswith("tailnet.headscale.user call")
+    call.close()
+    assert not os.path.exists(lock + ".holder") and not busy(lock)
+
+
+def test_a_call_that_finds_the_lock_busy_does_not_wait_until_it_changes_something(lock):
+    holder = host_lock.hold(0, "run-a", "ops on admin", 30, lock_path=lock)
+    call = module_lock(lock, timeout=1)
+    call.start()  # returns at once: a call with nothing to change ends without waiting
+    assert not call.held
+    with pytest.raises(host_lock.LockBusy) as refused:
+        call.before_change()
+    message = str(refused.value)
+    assert "holder PID %d started %s, run run-a (ops on admin)" % (holder["pid"], holder["started"]) in message
+    assert "within 1 s" in message and lock in message
+    assert not call.held and refused.value.holder["pid"] == holder["pid"]
+
+
+def test_a_call_that_waited_must_read_and_plan_again_under_the_lock(lock):
+    release_soon(host_lock.hold(0, "run-a", "", 30, lock_path=lock), lock)
+    call = module_lock(lock, timeout=10)
+    call.start()
+    assert not call.held
+    with pytest.raises(host_lock.LockWaited):
+        call.before_change()
+    assert call.held and busy(lock)
+    call.before_change()  # the second plan goes through
+    call.close()
+
+
+def test_the_run_that_holds_the_lock_is_let_through_without_waiting(lock):
+    host_lock.hold(0, "server@admin/boot/4242/88213", "", 30, lock_path=lock)
+    call = module_lock(lock, run="server@admin/boot/4242/88213", timeout=0)
+    call.start()
+    call.before_change()
+    assert call.own_run and call.fd is None
+
+
+def test_a_call_naming_another_run_is_not_let_through(lock):
+    host_lock.hold(0, "server@admin/boot/4242/88213", "", 30, lock_path=lock)
+    call = module_lock(lock, run="server@admin/boot/4242/99999", timeout=0.3)
+    call.start()
+    with pytest.raises(host_lock.LockBusy):
+        call.before_change()
+    assert not call.held
+
+
+def test_a_run_name_whose_holder_is_gone_takes_the_lock_as_usual(lock):
+    holder = host_lock.hold(0, "server@admin/boot/4242/88213", "", 30, lock_path=lock)
+    host_lock.release(holder["run"], lock_path=lock)
+    # A stale record naming the run, left by a holder that died without cleaning up.
+    with open(lock + ".holder", "w") as f:
+        json.dump(holder, f)
+    call = module_lock(lock, run=holder["run"])
+    call.start()
+    assert call.held and not call.own_run and call.fd is not None
+    call.close()
+
+
+def test_a_run_waiting_for_a_module_call_names_it(lock):
+    call = module_lock(lock)
+    call.start()
+    with pytest.raises(host_lock.LockBusy) as refused:
+        host_lock.acquire(0.3, "run-b", lock_path=lock)
+    message = str(refused.value)
+    assert "holder PID %d" % os.getpid() in message and "run tailnet.headscale.user call" in message
+    assert "a module call holds it only while it runs" in message
+    call.close()
+
+
+def test_a_call_that_cannot_open_the_lock_goes_ahead_and_says_why(lock, monkeypatch):
+    def refuse(path):
+        raise OSError(errno.EACCES, "Permission denied", path)
+    monkeypatch.setattr(host_lock, "_open", refuse)
+    call = module_lock(lock)
+    call.start()
+    call.before_change()
+    assert not call.held and "only root can take it" in call.unavailable
+
+
+# --- how the modules use it (module_utils/headscale.py) ---------------------------
+
+
+class FakeModule(object):
+    def __init__(self, check_mode=False, **params):
+        self.params = dict(dict(headscale_binary="headscale", headscale_config="/etc/headscale/config.yaml",
+                                lock_timeout=0.3, lock_run=None), **params)
+        self.check_mode = check_mode
+        self._name = "tailnet.headscale.user"
+        self.warnings, self.ran = [], []
+
+    def warn(self, warning):
+        self.warnings.append(warning)
+
+    def get_bin_path(self, name, required=False):
+        return "/usr/bin/headscale"
+
+    def run_command(self, argv, environ_update=None):
+        self.ran.append(argv[5:])
+        return 0, "[]", ""
+
+    def fail_json(self, **result):
+        raise Failed(result)
+
+
+class Failed(Exception):
+    pass
+
+
+def test_a_dry_run_never_takes_the_lock(lock, monkeypatch):
+    monkeypatch.setattr(host_lock, "LOCK_PATH", lock)
+    host_lock.hold(0, "run-a", "", 30, lock_path=lock)
+    client = hs.HeadscaleClient(FakeModule(check_mode=True))
+    assert client.lock is None
+    client.run("users", "list")
+
+
+def test_a_module_changes_nothing_when_the_lock_stays_busy(lock, monkeypatch):
+    monkeypatch.setattr(host_lock, "LOCK_PATH", lock)
+    holder = host_lock.hold(0, "run-a", "ops on admin", 30, lock_path=lock)
+    module = FakeModule()
+    client = hs.HeadscaleClient(module)
+    planned = []
+
+    def body():
+        planned.append(client.run("users", "list"))
+        client.run("users", "create", "alice")
+
+    with pytest.raises(Failed) as failed:
+        hs.under_lock(module, client, body)
+    result = failed.value.args[0]
+    assert result["changed"] is False and result["holder"]["pid"] == holder["pid"]
+    assert "holder PID %d" % holder["pid"] in result["msg"]
+    assert module.ran == [["users", "list"]] and len(planned) == 1  # the create never ran
+
+
+def test_a_module_that_waited_plans_again_then_changes(lock, monkeypatch):
+    monkeypatch.setattr(host_lock, "LOCK_PATH", lock)
+    release_soon(host_lock.hold(0, "run-a", "", 30, lock_path=lock), lock)
+    module = FakeModule(lock_timeout=10)
+    client = hs.HeadscaleClient(module)
+
+    def body():
+        client.run("users", "list")
+        client.run("users", "create", "alice")
+        return "done"
+
+    assert hs.under_lock(module, client, body) == "done"
+    assert module.ran == [["users", "list"], ["users", "list"], ["users", "create", "alice"]]
+    client.lock.close()
+
+
+def test_the_role_s_own_run_is_not_blocked(lock, monkeypatch):
+    monkeypatch.setattr(host_lock, "LOCK_PATH", lock)
+    host_lock.hold(0, "server@admin/boot/4242/88213", "", 30, lock_path=lock)
+    module = FakeModule(lock_timeout=0, lock_run="server@admin/boot/4242/88213")
+    client = hs.HeadscaleClient(module)
+    hs.under_lock(module, client, lambda: client.run("users", "create", "alice"))
+    assert module.ran == [["users", "create", "alice"]] and client.lock.own_run
+
+
+def test_a_call_without_root_warns_once_and_goes_ahead(lock, monkeypatch):
+    monkeypatch.setattr(host_lock, "LOCK_PATH", lock)
+
+    def refuse(path):
+        raise OSError(errno.EACCES, "Permission denied", path)
+    monkeypatch.setattr(host_lock, "_open", refuse)
+    module = FakeModule()
+    client = hs.HeadscaleClient(module)
+    client.run("users", "create", "alice")
+    client.run("users", "create", "bob")
+    assert len(module.warnings) == 1 and "goes ahead without it" in module.warnings[0]

@@ -68,6 +68,7 @@ from ansible.module_utils import basic
 from ansible.module_utils.common.text.converters import to_bytes
 
 from ansible_collections.tailnet.headscale.plugins.module_utils import headscale as hs
+from ansible_collections.tailnet.headscale.plugins.module_utils import host_lock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "cases")
@@ -273,13 +274,23 @@ def run_case(module_name, case, version, monkeypatch, tmp_path):
         if hasattr(namespace, "utcnow"):
             monkeypatch.setattr(namespace, "utcnow", lambda: now)
 
+    # The host lock a changing call takes (module_utils/host_lock.py): a file of the case's own, let go after it.
+    monkeypatch.setattr(host_lock, "LOCK_PATH", str(tmp_path / "host.lock"))
+    locks = []
+    start = host_lock.ModuleLock.start
+    monkeypatch.setattr(host_lock.ModuleLock, "start", lambda self: (locks.append(self), start(self))[1])
+
     patcher = _set_module_args(monkeypatch, args)
-    with pytest.raises(ModuleExit) as exited:
-        if patcher is None:
-            module.main()
-        else:
-            with patcher:
+    try:
+        with pytest.raises(ModuleExit) as exited:
+            if patcher is None:
                 module.main()
+            else:
+                with patcher:
+                    module.main()
+    finally:
+        for lock in locks:
+            lock.close()
     result = exited.value.result
     assert len(ran) == len(calls), "the module ran %d command(s), the case expects %d: missing %s" % (
         len(ran), len(calls), [" ".join(c[0][len(prefix):]) for c in calls[len(ran):]])
