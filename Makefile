@@ -17,7 +17,7 @@ ORDERED_SCENARIOS = $(filter $(MOLECULE_SCENARIOS),$(LONGEST_FIRST)) $(filter-ou
 LANE_TARGETS = $(addprefix molecule-,$(filter $(ORDERED_SCENARIOS),faults security default)) sanity-all integration \
 	$(addprefix molecule-,$(filter-out faults security default,$(ORDERED_SCENARIOS))) galaxy
 
-.PHONY: demo test setup tools lint docs sanity sanity-all units integration galaxy molecule bench clean-demo
+.PHONY: demo test setup tools lint docs sanity sanity-all units integration galaxy molecule bench sweep clean-demo
 
 ## demo: build what is needed, start the lab container, run site.yml against it
 demo: setup
@@ -111,6 +111,14 @@ bench: setup
 	python3 bench/modules.py || status=1
 	"$$(bench/venv.sh)/bin/python" bench/report.py || status=1
 	exit $$status
+
+## sweep: the full crash sweep of molecule/faults (every kill point of both runs; make test runs one per
+## phase), then its figures (molecule/faults/results/sweep.json) into the README table. Asserts as make test does.
+sweep: setup
+	$(TESTBED)
+	TAILNET_FAULTS_SAMPLE=0 TAILNET_FAULTS_RESULTS="$(CURDIR)/molecule/faults/results/sweep.json" \
+	  PYTEST_ADDOPTS="-k killed_at_any_task" flock /tmp/tailnet-molecule-faults.lock molecule test -s faults
+	python3 bench/tables.py
 
 clean-demo:
 	docker rm -f tailnet-headscale-demo >/dev/null 2>&1 || true

@@ -1,6 +1,7 @@
 """The benchmark tables of README.md and docs/benchmarks.md, written from bench/results/*.json:
 the summaries, and docs/benchmarks.md's block of each benchmark (what the benchmark printed,
-rendered here from its saved result; the benchmark prints it with the same function).
+rendered here from its saved result; the benchmark prints it with the same function); and the
+README's crash-sweep table, written from molecule/faults/results/sweep.json (`make sweep`).
 
 Each table sits between two markers (<!-- bench:NAME:start --> ... <!-- bench:NAME:end -->);
 nothing between them is typed by hand. `make bench` writes them (bench/report.py calls write());
@@ -9,6 +10,7 @@ committed results, so a figure in the docs is always one that a run saved.
 Standard library only: lint runs it without the benchmarks' virtualenv."""
 
 import difflib
+import json
 import os
 import re
 import sys
@@ -47,6 +49,30 @@ def readme_table(results):
             name = fig["name"] + (": %s" % fig["detail"] if fig.get("detail") else "")
             lines.append("| %s | %s | %s | %s | %s |" % (result["bench"], name.replace("|", "\\|"), fig["shown"],
                                                          fig["goal"] or "", verdict))
+    return "\n".join(lines)
+
+
+SWEEP = os.path.join(ROOT, "molecule", "faults", "results", "sweep.json")
+
+
+def sweep_table(_results):
+    """The last full crash sweep (every kill point of both runs), as molecule/faults saved it."""
+    if not os.path.exists(SWEEP):
+        raise SystemExit("%s is missing: run `make sweep`" % os.path.relpath(SWEEP, ROOT))
+    with open(SWEEP) as handle:
+        sweep = json.load(handle)
+    loads = [value for run in sweep["sweeps"] for value in run["load_average"]]
+    lines = ["Last full sweep (every kill point, as `make sweep` runs them; %d cores, load average"
+             " %.1f-%.1f during the run; %s):" % (sweep["cores"], min(loads), max(loads), sweep["date"]), "",
+             "| run killed | kill points | run | recovered | time | per kill point: reset, killed run, rerun, checks"
+             " | reference run |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for run in sweep["sweeps"]:
+        points = run["points"] or [{}]
+        mean = ["%.1f" % (sum(point.get(step, 0) for point in points) / len(points))
+                for step in ("reset", "killed_run", "rerun", "checks")]
+        lines.append("| %s | %d | %d | %d | %d s | %s s | %.1f s |"
+                     % (run["run"], run["kill_points"], run["run_points"], run["recovered"], run["seconds"],
+                        ", ".join(mean), run["reference_seconds"]))
     return "\n".join(lines)
 
 
@@ -129,7 +155,7 @@ def detail_block(bench):
 
 # file (relative to the repository) -> marker name -> renderer
 TABLES = {
-    "README.md": {"summary": readme_table},
+    "README.md": {"summary": readme_table, "sweep": sweep_table},
     os.path.join("docs", "benchmarks.md"): dict([("summary", benchmarks_summary)]
                                                 + [(bench, detail_block(bench)) for bench in DETAILS]),
 }
@@ -170,7 +196,8 @@ def check(results):
             stale += 1
             sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), path, path + " (from bench/results)"))
     if stale:
-        print("benchmark tables differ from bench/results: run `python3 bench/tables.py` (or `make bench`) and commit both")
+        print("tables differ from bench/results or molecule/faults/results: run `python3 bench/tables.py`"
+              " (or `make bench` / `make sweep`) and commit both")
     return 1 if stale else 0
 
 

@@ -1,7 +1,9 @@
-"""Fixtures of the scenario; the client helpers are shared (molecule/resources/clients.py)."""
+"""Fixtures of the scenario; the client helpers and the versions are shared
+(molecule/resources/clients.py, versions.py)."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 from clients import Client  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from versions import PINNED, PREVIOUS  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import

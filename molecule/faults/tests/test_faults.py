@@ -15,15 +15,9 @@ import time
 import pytest
 import yaml
 
-from conftest import Client
+from conftest import PINNED, PREVIOUS, Client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PREVIOUS = dict(headscale_version=os.environ["TAILNET_HEADSCALE_PREVIOUS_VERSION"],
-                headscale_binary_src=os.environ["TAILNET_HEADSCALE_PREVIOUS_BINARY"],
-                headscale_binary_sha256=os.environ["TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256"])
-PINNED = dict(headscale_version=os.environ["TAILNET_HEADSCALE_VERSION"],
-              headscale_binary_src=os.environ["TAILNET_HEADSCALE_BINARY"],
-              headscale_binary_sha256=os.environ["TAILNET_HEADSCALE_BINARY_SHA256"])
 BACKUPS = "/var/backups/headscale"
 SNAPSHOT = "/root/faults-snapshot.tar"
 SNAPSHOT_PATHS = "var/lib/headscale etc/headscale usr/local/lib/headscale usr/local/bin/headscale " \
@@ -43,7 +37,30 @@ BAD_CONFIGS = [
 # Tasks that run on the controller only: a kill before one leaves the host as
 # a kill before the next task does, so they are not separate kill points.
 CONTROLLER_ONLY = ("set_fact", "debug", "assert", "meta", "fail", "import_tasks", "include_tasks")
+# The sample make test runs: one kill point in each phase of the run, each a different state for
+# the rerun to meet (no transaction; recorded, files changed; headscale stopped; complete backup;
+# started, unchecked; closed, lock held; lock released). A phase starts at the first kill point at or
+# after the task named, each looked up after the previous one's match; the last kill point is added.
+PHASES = {
+    "upgrade 0.28 -> 0.29": [
+        "and record the transaction",        # the versioned binary installed, no transaction yet
+        "Install the systemd unit",          # transaction recorded (managed), the symlink on the new version
+        "Back up the database and keys",     # headscale stopped, its state not backed up yet
+        "Enable and start headscale",        # complete backup, headscale still stopped
+        "Wait for headscale to be healthy",  # the new version started, not checked yet
+    ],
+    "config change that fails health": [
+        "and record the transaction",
+        "Install the systemd unit",          # the bad config written, the old headscale still serving
+        "Back up the database and keys",
+        "Enable and start headscale",
+        "Wait for headscale to be healthy",  # the bad config started, crash-looping
+        "Wait for headscale to be healthy",  # the rollback: the backup restored, not checked yet
+        "Release the host lock",             # rolled back and closed, the lock still held (the last)
+    ],
+}
 FIGURES = []
+RESULTS = []
 
 
 def cli(host, *args):
@@ -144,6 +161,16 @@ def kill_points(output, log):
     return points
 
 
+def phase_points(points, tasks, phases):
+    """The first kill point at or after each phase's task (looked up in order), and the last one."""
+    chosen, start = [], 0
+    for phase in phases:
+        start = next((i for i in sorted(tasks) if i > start and phase in tasks[i]), None)
+        assert start is not None, "no task %r in the run (after the previous phase): rename the phase" % phase
+        chosen.append(next(k for k in points if k >= start))
+    return sorted(set(chosen + [points[-1]]))
+
+
 @pytest.fixture(scope="module", autouse=True)
 def snapshot(host):
     """The state every case starts from, and what every case must end with: taken once per container
@@ -166,6 +193,19 @@ def snapshot(host):
     yield before
     for line in FIGURES:
         print(line)
+    write_results()
+
+
+def write_results():
+    """TAILNET_FAULTS_RESULTS=path (make sweep): the figures of a full sweep of both runs, for the README
+    table (bench/tables.py). Written only when every kill point of both runs was run."""
+    path = os.environ.get("TAILNET_FAULTS_RESULTS")
+    if not path or len(RESULTS) != 2 or any(r["run_points"] != r["kill_points"] for r in RESULTS):
+        return
+    with open(path, "w") as f:
+        json.dump(dict(date=time.strftime("%Y-%m-%d", time.gmtime()), cores=os.cpu_count(), sweeps=RESULTS),
+                  f, indent=1)
+        f.write("\n")
 
 
 @pytest.mark.parametrize("bad", BAD_CONFIGS, ids=["postgres-absent", "listener-port-conflict"])
@@ -186,33 +226,64 @@ def test_a_config_headscale_cannot_start_with_is_rolled_back(host, snapshot, bad
 
 def sweep(host, snapshot, name, extra, expect_version, expect_ok, tmp_path):
     started = time.time()
+    load = [os.getloadavg()[0]]
     reset(host)
     log = str(tmp_path / ("%s-reference.log" % name))
+    reference = time.time()
     rc, output, failures = run(host, "upgrade", task_log=log, **extra)
+    reference = time.time() - reference
     assert (rc == 0) == expect_ok, failures
     points = kill_points(output, log)
-    total = len(points)
+    tasks = dict((int(line.split("\t")[0]), line.split("\t", 2)[2]) for line in open(log).read().splitlines())
+    total, all_points = len(points), points
     assert total >= 10, "too few kill points found: %r" % points
     with open(log + ".json", "w") as f:
         json.dump(output, f)
-    # TAILNET_FAULTS_SAMPLE=N: N kill points spread over the run, first, middle and last included
-    # (default 3, to keep make test in its time); 0: every kill point, the full sweep.
-    sample = int(os.environ.get("TAILNET_FAULTS_SAMPLE", "3"))
-    if 0 < sample < len(points):
-        points = [points[i * (len(points) - 1) // max(sample - 1, 1)] for i in range(sample)]
-    recovered = []
+    # TAILNET_FAULTS_SAMPLE unset: one kill point per phase (make test); N: N kill points spread over
+    # the run, first and last included; 0: every kill point, the full sweep (make sweep).
+    sample = os.environ.get("TAILNET_FAULTS_SAMPLE", "phases")
+    if sample == "phases":
+        points = phase_points(points, tasks, PHASES[name])
+    elif 0 < int(sample) < len(points):
+        points = [points[i * (len(points) - 1) // max(int(sample) - 1, 1)] for i in range(int(sample))]
+    print("%s: %d kill points %s, running %s" % (name, total, all_points, points))
+    recovered, timings, failed = [], [], []
     for k in points:
-        reset(host)
-        rc = run(host, "upgrade", kill_at=k, **extra)[0]
-        assert rc == -signal.SIGKILL, "task %d: the run was not killed" % k
-        rc, output, failures = run(host, "upgrade", **extra)
-        assert (rc == 0) == expect_ok, (k, failures)
-        assert serving(host) == expect_version, "after a kill at task %d" % k
-        assert tailnet(host) == snapshot, "after a kill at task %d" % k
-        assert restorable_backups(host), "no restorable backup after a kill at task %d" % k
+        clock = [time.time()]
+        try:
+            reset(host)
+            clock.append(time.time())
+            rc = run(host, "upgrade", kill_at=k, **extra)[0]
+            clock.append(time.time())
+            assert rc == -signal.SIGKILL, "task %d: the run was not killed" % k
+            rc, output, failures = run(host, "upgrade", **extra)
+            clock.append(time.time())
+            with open(str(tmp_path / ("rerun-%d.json" % k)), "w") as f:
+                json.dump(output, f)
+            assert (rc == 0) == expect_ok, (k, failures)
+            assert serving(host) == expect_version, "after a kill at task %d" % k
+            assert tailnet(host) == snapshot, "after a kill at task %d" % k
+            assert restorable_backups(host), "no restorable backup after a kill at task %d" % k
+        except AssertionError as error:
+            # Every kill point is run: the failure names all that did not recover, not just the first.
+            failed.append("kill at task %d (%s): %s" % (k, tasks[k], error))
+            print(failed[-1])
+            continue
+        clock.append(time.time())
         recovered.append(k)
-    FIGURES.append("crash sweep %s: %d kill points run (of %d), %d recovered, %.0f s"
-                   % (name, len(points), total, len(recovered), time.time() - started))
+        load.append(os.getloadavg()[0])
+        timings.append(dict(zip(("reset", "killed_run", "rerun", "checks"),
+                                (round(b - a, 1) for a, b in zip(clock, clock[1:])))))
+        print("kill at task %d (%s): %s" % (k, tasks[k], " ".join("%s %.1f s" % item for item in timings[-1].items())))
+    seconds = time.time() - started
+    FIGURES.append("crash sweep %s: %d kill points run (of %d), %d recovered, %.0f s (reference run %.1f s)"
+                   % (name, len(points), total, len(recovered), seconds, reference))
+    if not failed:
+        RESULTS.append(dict(run=name, kill_points=total, run_points=len(points), recovered=len(recovered),
+                            seconds=round(seconds), reference_seconds=round(reference, 1),
+                            load_average=[round(min(load), 1), round(max(load), 1)],
+                            points=[dict(task=k, name=tasks[k], **t) for k, t in zip(recovered, timings)]))
+    assert not failed, "\n".join(failed)
     assert recovered == points
 
 

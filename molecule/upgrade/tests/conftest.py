@@ -1,4 +1,5 @@
-"""Fixtures of the scenario; the client helpers are shared (molecule/resources/clients.py)."""
+"""Fixtures of the scenario; the client helpers and the versions are shared
+(molecule/resources/clients.py, versions.py)."""
 
 import os
 import sys
@@ -8,6 +9,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "resources"))
 from clients import Client, playbook  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
+from versions import PINNED, PREVIOUS  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
 @pytest.fixture(scope="module")

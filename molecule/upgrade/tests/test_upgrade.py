@@ -10,12 +10,8 @@ import time
 
 import pytest
 
-PREVIOUS = dict(headscale_version=os.environ["TAILNET_HEADSCALE_PREVIOUS_VERSION"],
-                headscale_binary_src=os.environ["TAILNET_HEADSCALE_PREVIOUS_BINARY"],
-                headscale_binary_sha256=os.environ["TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256"])
-PINNED = dict(headscale_version=os.environ["TAILNET_HEADSCALE_VERSION"],
-              headscale_binary_src=os.environ["TAILNET_HEADSCALE_BINARY"],
-              headscale_binary_sha256=os.environ["TAILNET_HEADSCALE_BINARY_SHA256"])
+from conftest import PINNED, PREVIOUS
+
 BACKUPS = "/var/backups/headscale"
 BEFORE = {}
 
