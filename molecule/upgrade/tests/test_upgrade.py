@@ -4,7 +4,6 @@ rollback, the real upgrade to 0.29, and a restore on purpose.
 The tests run in file order: each starts from the state the previous one left."""
 
 import json
-import os
 import re
 import time
 
