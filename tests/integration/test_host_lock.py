@@ -119,8 +119,8 @@ def test_a_call_that_waits_too_long_fails_naming_the_holder_and_changes_nothing(
             % (other_run["pid"], other_run["started"], OTHER_RUN)) in result["msg"], result["msg"]
     assert "within 1 s" in result["msg"] and took >= 1
     # A call whose only change is a state file (the key ledger: no key is due, but the node is new to it) waits too.
-    result, took, out = call(server, "node_key_rotation", max_key_age="30d", ledger_file=os.path.join(server.state_dir, "keys.json"),
-                          lock_timeout=1)
+    result, took, out = call(server, "node_key_rotation", max_key_age="30d",
+                             ledger_file=os.path.join(server.state_dir, "keys.json"), lock_timeout=1)
     assert result.get("failed") and "holder PID %d" % other_run["pid"] in result["msg"], out
     assert snapshot(server) == before
 
