@@ -188,11 +188,16 @@ class ModuleLock(object):
         _write_holder(self.lock_path + ".holder", self.label, _who(), None, os.getpid())
         atexit.register(self.close)
 
-    def start(self):
+    def _already_covered(self):
+        """True when this call needs no lock of its own: it holds it, cannot take it, or runs
+        inside the run that holds it (recorded, so later checks are free)."""
         if self.held or self.unavailable:
-            return
-        if self._is_own_run():
-            self.own_run = True
+            return True
+        self.own_run = self._is_own_run()
+        return self.own_run
+
+    def start(self):
+        if self._already_covered():
             return
         fd = self._open()
         if fd is None:
@@ -203,10 +208,7 @@ class ModuleLock(object):
             os.close(fd)
 
     def before_change(self):
-        if self.held or self.unavailable:
-            return
-        if self._is_own_run():
-            self.own_run = True
+        if self._already_covered():
             return
         if self._open_and_close_failed():
             return
