@@ -74,6 +74,7 @@ options:
       - Leave it unset otherwise; a call naming a run that does not hold the lock takes the lock as usual.
     type: str
 notes:
-  - Only root can take the host lock. A changing call made without root (as a member of the admin group)
-    cannot take it; it warns and goes ahead without it.
+  - Root and the members of the server role's C(headscale_admin_group) take the host lock. The role makes the lock
+    file C(0660) root:I(admin group) and has systemd-tmpfiles recreate it so at boot. A changing call that cannot
+    open the lock (neither root nor in that group, or the role was not given the group) warns and goes ahead without it.
 """

@@ -30,6 +30,7 @@ import fcntl
 import json
 import os
 import signal
+import stat
 import sys
 import time
 
@@ -56,8 +57,9 @@ class LockBusy(Exception):
 def describe(holder):
     if not holder:
         return "holder unknown (no %s)" % HOLDER_PATH
-    return "holder PID %s started %s, run %s (%s)" % (
-        holder.get("pid"), holder.get("started"), holder.get("run"), holder.get("owner", ""))
+    return "holder PID %s started %s, run %s (%s%s)" % (
+        holder.get("pid"), holder.get("started"), holder.get("run"), holder.get("owner", ""),
+        ", as that caller recorded it in the lock file" if holder.get("unverified") else "")
 
 
 def proc_start(pid):
@@ -87,15 +89,72 @@ def read_holder(path=HOLDER_PATH):
         return {}
 
 
+def read_lock_file_holder(lock_path=LOCK_PATH):
+    """The record a caller that is not root leaves in the lock file itself (it cannot write the holder file).
+    Anyone allowed to open the lock can write it, so it is only ever shown, never acted on."""
+    try:
+        with open(lock_path) as f:
+            holder = json.loads(f.read() or "{}")
+    except (IOError, OSError, ValueError):
+        return {}
+    return dict(holder, unverified=True) if isinstance(holder, dict) and holder else {}
+
+
+def busy_holder(lock_path=LOCK_PATH):
+    """Who holds the lock, for a message: the holder file, else the record in the lock file."""
+    return read_holder(lock_path + ".holder") or read_lock_file_holder(lock_path)
+
+
 def holder_alive(holder):
     """The recorded holder process still exists: same boot, same PID, same start time."""
     return bool(holder) and holder.get("boot_id") == boot_id() and proc_start(holder.get("pid", 0)) == holder.get("pid_start")
 
 
+# Where the server role says who may take the lock besides root (``headscale_admin_group``): systemd-tmpfiles
+# recreates the lock file with that group at boot, before any run needs it.
+TMPFILES_PATH = "/etc/tmpfiles.d/tailnet-headscale-lock.conf"
+GROUP_ENV = "TAILNET_HEADSCALE_LOCK_GROUP"
+
+
 def _open(path):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.fchmod(fd, 0o600)
+    """Open (creating it 0600 if missing) the lock file. An existing file keeps the mode the server role gave it.
+
+    Never through a symlink, and never a file root does not own: whoever could plant or own the lock file could
+    otherwise make root open, and so change the mode of, a file of their choosing.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != 0 and os.geteuid() == 0:
+        os.close(fd)
+        raise OSError(errno.EPERM, "not a regular file owned by root", path)
     return fd
+
+
+def share_with(fd, group, lock_path=LOCK_PATH, tmpfiles_path=TMPFILES_PATH):
+    """Root only: let GROUP take the lock too (file 0660 root:GROUP), or only root when GROUP is empty; and make
+    systemd-tmpfiles create it so at boot. Members of the admin group can change headscale's state through the
+    CLI socket, so they must be able to serialise their module calls with the role's runs."""
+    import grp
+    gid = grp.getgrnam(group).gr_gid if group else 0
+    os.fchown(fd, 0, gid)
+    os.fchmod(fd, 0o660 if group else 0o600)
+    wanted = ("# Written by tailnet.headscale's server role (headscale_admin_group): who may take its host lock.\n"
+              "f %s 0660 root %s -\n" % (lock_path, group))
+    try:
+        with open(tmpfiles_path) as f:
+            if f.read() == wanted:
+                return
+    except (IOError, OSError):
+        if not group:
+            return
+    if not group:
+        os.unlink(tmpfiles_path)
+        return
+    tmp = "%s.%d" % (tmpfiles_path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(wanted)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, tmpfiles_path)
 
 
 def _try_lock(fd):
@@ -120,8 +179,8 @@ def _write_holder(path, run, owner, max_hold, pid):
 
 
 def _end(holder):
-    """End a recorded holder process, only if it still is that process."""
-    if holder_alive(holder):
+    """End a recorded holder process, only if it still is that process, and never on an unverified record."""
+    if not holder.get("unverified") and holder_alive(holder):
         try:
             os.kill(holder["pid"], signal.SIGTERM)
         except OSError:
@@ -139,7 +198,7 @@ def acquire(timeout, run, owner="", break_run="", lock_path=LOCK_PATH):
             _end(holder)
         if time.time() >= deadline:
             os.close(fd)
-            raise LockBusy(holder, timeout, lock_path)
+            raise LockBusy(holder or read_lock_file_holder(lock_path), timeout, lock_path)
         time.sleep(0.2)
     return fd
 
@@ -180,12 +239,25 @@ class ModuleLock(object):
         except (IOError, OSError) as e:
             if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise
-            self.unavailable = "cannot open the host lock %s (%s): only root can take it" % (self.lock_path, e.strerror)
+            self.unavailable = ("cannot open the host lock %s (%s): only root and the server role's "
+                                "headscale_admin_group can take it" % (self.lock_path, e.strerror))
             return None
 
     def _took(self, fd):
         self.fd = fd
-        _write_holder(self.lock_path + ".holder", self.label, _who(), None, os.getpid())
+        self.in_lock_file = False
+        try:
+            _write_holder(self.lock_path + ".holder", self.label, _who(), None, os.getpid())
+        except (IOError, OSError) as e:
+            if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            # Not root: /run is not ours to write, the lock file is (the admin group's, 0660).
+            record = dict(run=self.label, owner=_who(), pid=os.getpid(), pid_start=proc_start(os.getpid()),
+                          boot_id=boot_id(), started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), max_hold=None)
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(record).encode())
+            self.in_lock_file = True
         atexit.register(self.close)
 
     def _already_covered(self):
@@ -227,7 +299,9 @@ class ModuleLock(object):
         if self.fd is None:
             return
         holder_path = self.lock_path + ".holder"
-        if read_holder(holder_path).get("pid") == os.getpid():
+        if getattr(self, "in_lock_file", False):
+            os.ftruncate(self.fd, 0)
+        elif read_holder(holder_path).get("pid") == os.getpid():
             try:
                 os.unlink(holder_path)
             except OSError:
@@ -253,6 +327,17 @@ def _stop(*_):
     raise _Stopped()
 
 
+def _share_as_configured(fd, lock_path):
+    """Apply the server role's TAILNET_HEADSCALE_LOCK_GROUP, when it passes one (the proxy role does not: it leaves
+    the file as it is). A group that does not exist yet (a first run creates it later) is applied at release."""
+    if GROUP_ENV not in os.environ or os.geteuid() != 0:
+        return
+    try:
+        share_with(fd, os.environ[GROUP_ENV], lock_path, os.environ.get("TAILNET_HEADSCALE_LOCK_TMPFILES", TMPFILES_PATH))
+    except KeyError:
+        pass
+
+
 def hold(timeout, run, owner, max_hold, break_run="", lock_path=LOCK_PATH):
     """Take the lock and leave a holder process with it; return the holder record.
 
@@ -264,6 +349,7 @@ def hold(timeout, run, owner, max_hold, break_run="", lock_path=LOCK_PATH):
     if current.get("run") == run and holder_alive(current):
         return dict(current, already=True)
     fd = acquire(timeout, run, owner, break_run, lock_path)
+    _share_as_configured(fd, lock_path)
     ready_r, ready_w = os.pipe()
     first = os.fork()
     if first == 0:
@@ -305,6 +391,12 @@ def release(run, lock_path=LOCK_PATH, wait=10):
     holder = read_holder(lock_path + ".holder")
     if holder.get("run") != run:
         return False
+    if GROUP_ENV in os.environ and os.path.exists(lock_path):
+        fd = _open(lock_path)
+        try:
+            _share_as_configured(fd, lock_path)
+        finally:
+            os.close(fd)
     _end(holder)
     deadline = time.time() + wait
     while holder_alive(holder) and time.time() < deadline:

@@ -100,6 +100,20 @@ def test_admin_group_member_can_use_the_cli(host, headscale):
     assert result.rc == 0, result.stderr
 
 
+def test_admin_group_members_share_the_host_lock_and_keep_it_across_reboots(host):
+    """alice (headscale-admin) can take the host lock, so her module calls wait for a run; mallory cannot open it."""
+    lock = host.file("/run/tailnet-headscale.lock")
+    assert (lock.user, lock.group, lock.mode) == ("root", "headscale-admin", 0o660)
+    assert host.run("runuser -u alice -- flock -n -x /run/tailnet-headscale.lock true").rc == 0
+    assert "Permission denied" in host.run("runuser -u mallory -- flock -n -x /run/tailnet-headscale.lock true").stderr
+    # What boot does: /run is empty, systemd-tmpfiles recreates the file from the role's entry.
+    recreated = host.run("mv /run/tailnet-headscale.lock /run/tailnet-headscale.lock.moved && "
+                         "systemd-tmpfiles --create /etc/tmpfiles.d/tailnet-headscale-lock.conf && "
+                         "stat -c '%U %G %a' /run/tailnet-headscale.lock; "
+                         "mv -f /run/tailnet-headscale.lock.moved /run/tailnet-headscale.lock")
+    assert recreated.stdout.strip() == "root headscale-admin 660", recreated.stderr
+
+
 def test_unprivileged_user_is_refused_by_the_socket(host):
     connect = (
         "import socket; s = socket.socket(socket.AF_UNIX); "

@@ -166,7 +166,7 @@ def test_a_call_that_cannot_open_the_lock_goes_ahead_and_says_why(lock, monkeypa
     call = module_lock(lock)
     call.start()
     call.before_change()
-    assert not call.held and "only root can take it" in call.unavailable
+    assert not call.held and "only root and the server role's headscale_admin_group can take it" in call.unavailable
 
 
 # --- how the modules use it (module_utils/headscale.py) ---------------------------
@@ -261,3 +261,151 @@ def test_a_call_without_root_warns_once_and_goes_ahead(lock, monkeypatch):
     client.run("users", "create", "alice")
     client.run("users", "create", "bob")
     assert len(module.warnings) == 1 and "goes ahead without it" in module.warnings[0]
+
+
+# --- callers that are not root: the server role's headscale_admin_group ------------------
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="changes owners and drops privileges: root only")
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory a process that dropped to nobody can reach (pytest's tmp_path is root's, 0700)."""
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="hs-lock-")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def as_nobody_in(group_name, fn):
+    """Run fn() in a child process as nobody with GROUP_NAME as its only group; return what it returned (JSON)."""
+    import grp
+    import pwd
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(grp.getgrnam(group_name).gr_gid)
+            os.setuid(pwd.getpwnam("nobody").pw_uid)
+            os.write(write_end, json.dumps(fn()).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    out = b""
+    while True:
+        chunk = os.read(read_end, 65536)
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return json.loads(out.decode() or "null")
+
+
+@root_only
+def test_the_role_shares_the_lock_with_its_admin_group_and_takes_it_back(shared_dir, monkeypatch):
+    lock, tmpfiles = os.path.join(shared_dir, "lock"), os.path.join(shared_dir, "tmpfiles.conf")
+    monkeypatch.setenv(host_lock.GROUP_ENV, "daemon")
+    monkeypatch.setenv("TAILNET_HEADSCALE_LOCK_TMPFILES", tmpfiles)
+    holder = host_lock.hold(0, "run-a", "", 30, lock_path=lock)
+    st = os.stat(lock)
+    assert (st.st_mode & 0o777, st.st_uid) == (0o660, 0) and st.st_gid == __import__("grp").getgrnam("daemon").gr_gid
+    with open(tmpfiles) as f:
+        assert "f %s 0660 root daemon -\n" % lock in f.read()
+    host_lock.release(holder["run"], lock_path=lock)
+    # Without the group the file is root's again and nothing recreates it with the group at boot.
+    monkeypatch.setenv(host_lock.GROUP_ENV, "")
+    host_lock.release(host_lock.hold(0, "run-b", "", 30, lock_path=lock)["run"], lock_path=lock)
+    assert os.stat(lock).st_mode & 0o777 == 0o600 and not os.path.exists(tmpfiles)
+
+
+@root_only
+def test_a_member_of_the_admin_group_takes_the_lock_and_a_run_waiting_names_it(shared_dir):
+    lock = os.path.join(shared_dir, "lock")
+    os.close(host_lock._open(lock))
+    fd = os.open(lock, os.O_RDWR)
+    host_lock.share_with(fd, "daemon", lock, os.path.join(shared_dir, "tmpfiles.conf"))
+    os.close(fd)
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+
+    def take_and_wait():
+        call = module_lock(lock)
+        call.start()
+        os.write(ready_w, b"1")
+        os.read(done_r, 1)
+        result = dict(held=call.held, unavailable=call.unavailable)
+        call.close()
+        return result
+
+    member = threading.Thread(target=lambda: results.append(as_nobody_in("daemon", take_and_wait)))
+    results = []
+    member.start()
+    assert os.read(ready_r, 1) == b"1"
+    with pytest.raises(host_lock.LockBusy) as refused:
+        host_lock.acquire(0.3, "run-b", lock_path=lock)
+    assert "as that caller recorded it in the lock file" in str(refused.value)
+    assert "run tailnet.headscale.user call" in str(refused.value)
+    os.write(done_w, b"1")
+    member.join()
+    assert results == [dict(held=True, unavailable=None)]
+    # Its record went with it, and the lock is free.
+    assert open(lock).read() == ""
+    os.close(host_lock.acquire(0, "run-b", lock_path=lock))
+
+
+@root_only
+def test_a_caller_outside_the_group_goes_ahead_saying_why(shared_dir):
+    lock = os.path.join(shared_dir, "lock")
+    os.close(host_lock._open(lock))  # root's, 0600: the role was not told of an admin group
+
+    def try_it():
+        call = module_lock(lock)
+        call.start()
+        call.before_change()
+        return dict(held=call.held, unavailable=call.unavailable)
+
+    result = as_nobody_in("daemon", try_it)
+    assert not result["held"] and "headscale_admin_group can take it" in result["unavailable"]
+
+
+def test_a_record_in_the_lock_file_is_shown_but_never_acted_on(lock):
+    """Whoever may open the lock can write its record: a forged one must not make root end a process."""
+    import subprocess
+    victim = subprocess.Popen(["sleep", "30"])
+    try:
+        forged = dict(run="run-dead", pid=victim.pid, pid_start=host_lock.proc_start(victim.pid),
+                      boot_id=host_lock.boot_id(), owner="mallory")
+        with open(lock, "w") as f:
+            json.dump(forged, f)
+        holder_fd = host_lock.acquire(0, "someone", lock_path=lock)  # a real holder, so the next call waits
+        with pytest.raises(host_lock.LockBusy):
+            host_lock.acquire(0.5, "run-b", break_run="run-dead", lock_path=lock)
+        assert victim.poll() is None
+        os.close(holder_fd)
+        assert host_lock.release("run-dead", lock_path=lock) is False and victim.poll() is None
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+@root_only
+def test_root_never_opens_a_lock_file_it_does_not_own_or_a_symlink(shared_dir):
+    target = os.path.join(shared_dir, "shadow")
+    with open(target, "w") as f:
+        f.write("secret")
+    os.chmod(target, 0o640)
+    link = os.path.join(shared_dir, "lock")
+    os.symlink(target, link)
+    with pytest.raises(OSError):
+        host_lock._open(link)
+    planted = os.path.join(shared_dir, "planted")
+    with open(planted, "w"):
+        pass
+    os.chown(planted, 65534, 65534)
+    with pytest.raises(OSError):
+        host_lock._open(planted)
+    assert os.stat(target).st_mode & 0o777 == 0o640
