@@ -54,6 +54,13 @@ POLICY = {
 }
 
 
+def die_with_parent():
+    """In the child before exec: SIGTERM when pytest dies, so a killed test run leaves no headscale serving."""
+    import ctypes
+    import signal
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class Headscale:
     """One running headscale server and the way to drive it."""
 
@@ -72,7 +79,8 @@ class Headscale:
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen([self.binary, "serve", "-c", self.config], stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen([self.binary, "serve", "-c", self.config], stdout=self.log, stderr=subprocess.STDOUT,
+                                        preexec_fn=die_with_parent)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.cli("health", check=False).returncode == 0:
