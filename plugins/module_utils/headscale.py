@@ -33,10 +33,15 @@ DEFAULT_BINARY = "headscale"
 # Go's zero time, which headscale prints for "no expiry" in some versions.
 GO_ZERO_TIME_SECONDS = -62135596800
 
-REGISTER_METHODS = {0: "unspecified", 1: "authkey", 2: "cli", 3: "oidc"}
+REGISTER_METHODS = {0: "unspecified", 1: "authkey", 2: "cli", 3: "oidc",
+                    # The REST API spells them out.
+                    "REGISTER_METHOD_UNSPECIFIED": "unspecified", "REGISTER_METHOD_AUTH_KEY": "authkey",
+                    "REGISTER_METHOD_CLI": "cli", "REGISTER_METHOD_OIDC": "oidc"}
 
-# A pre-auth key is hskey-auth-<12 char prefix>-<secret>; lists show the prefix only.
-_KEY_SECRET_RE = re.compile(r"(hskey-auth-[A-Za-z0-9_-]{12}-)[A-Za-z0-9_-]{8,}")
+# A pre-auth key is hskey-auth-<12 char prefix>-<secret>, an API key hskey-api-<12 char prefix>-<secret>;
+# lists show the prefix only.
+_KEY_SECRET_RE = re.compile(r"(hskey-(?:auth|api)-[A-Za-z0-9_-]{12}-)[A-Za-z0-9_-]{8,}")
+API_KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{7,32}$")
 _RPC_ERROR_RE = re.compile(r"rpc error: code = (\w+) desc = (.*)", re.S)
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])([A-Z])")
 # A zerolog line: "2026-11-22T06:51:08Z FTL path/file.go:124 > message key=value"
@@ -99,7 +104,7 @@ def changes_server(args):
 
 # The flag naming the object a command acts on, and what that object is
 # ("users destroy --identifier 3" acts on user:3).
-_TARGET_FLAGS = (("--identifier", None), ("--id", "preauthkey"), ("--auth-id", "registration"),
+_TARGET_FLAGS = (("--identifier", None), ("--id", None), ("--prefix", None), ("--auth-id", "registration"),
                  ("--key", "registration"), ("--user", "user"), ("--tags", "tags"))
 
 
@@ -272,6 +277,36 @@ def normalize_node(raw, now=None):
         expiry=iso(expiry),
         expired=expiry is not None and expiry <= now,
     )
+
+
+def api_key_prefix(text):
+    """The prefix headscale's `apikeys expire --prefix` takes, from the prefix as `apikeys list` shows it
+    (hskey-api-PREFIX-***) or as given (PREFIX, hskey-api-PREFIX)."""
+    text = to_native(text or "")
+    if text.startswith("hskey-api-"):
+        text = text[len("hskey-api-"):]
+    for tail in ("-***", "***"):
+        if text.endswith(tail):
+            text = text[:-len(tail)]
+    return text
+
+
+def normalize_api_key(raw, now=None):
+    raw = _snake_keys(raw or {})
+    now = now or utcnow()
+    expiration = parse_timestamp(raw.get("expiration"))
+    created = parse_timestamp(raw.get("created_at"))
+    key = dict(
+        id=_int(raw.get("id")),
+        # Lists only ever show the prefix; the secret is printed once, by `apikeys create`.
+        prefix=redact(raw.get("prefix", "")).replace("-***", "").replace("***", ""),
+        expiration=iso(expiration),
+        created_at=iso(created),
+        last_seen=iso(parse_timestamp(raw.get("last_seen"))),
+    )
+    key["expired"] = expiration is not None and expiration <= now
+    key["age_seconds"] = int((now - created).total_seconds()) if created else None
+    return key
 
 
 def parse_version(text):
@@ -461,6 +496,32 @@ class HeadscaleClient(object):
 
     def delete_preauth_key(self, key_id):
         self.run("preauthkeys", "delete", "--id", str(key_id))
+
+    # --- API keys ----------------------------------------------------------
+
+    def api_keys(self):
+        now = utcnow()
+        return [normalize_api_key(k, now) for k in self.run("apikeys", "list") or []]
+
+    def create_api_key(self, expiration):
+        """Mint an API key; returns (its entry in a fresh listing, the secret - printed only this once, that
+        listing). Both supported versions print the bare secret as a JSON string and nothing else."""
+        secret = self.run("apikeys", "create", "--expiration", expiration)
+        if not isinstance(secret, str) or not secret.startswith("hskey-api-"):
+            raise HeadscaleError("headscale minted an API key but printed %r instead of its secret: expire the newest "
+                                 "key (tailnet.headscale.apikey state=absent)" % redact(to_native(secret))[:80])
+        prefix = redact(secret).replace("-***", "")
+        listing = self.api_keys()
+        entry = next((k for k in listing if k["prefix"] == prefix), None)
+        if entry is None:
+            raise HeadscaleError("headscale minted API key %s but does not list it" % prefix)
+        return dict(entry), secret, listing
+
+    def expire_api_key(self, key_id):
+        self.run("apikeys", "expire", "--id", str(key_id))
+
+    def delete_api_key(self, key_id):
+        self.run("apikeys", "delete", "--id", str(key_id))
 
     # --- nodes -------------------------------------------------------------
 

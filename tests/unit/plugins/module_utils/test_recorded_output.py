@@ -17,7 +17,7 @@ from ansible_collections.tailnet.headscale.plugins.module_utils import headscale
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 VERSIONS = ["0.28.0", "0.29.3"]
 NORMALIZERS = {
-    ("users", "list"): hs.normalize_user, ("users", "create"): hs.normalize_user,
+    ("users", "list"): hs.normalize_user, ("users", "create"): hs.normalize_user, ("apikeys", "list"): hs.normalize_api_key,
     ("users", "rename"): hs.normalize_user,
     ("preauthkeys", "list"): hs.normalize_preauth_key, ("preauthkeys", "create"): hs.normalize_preauth_key,
     ("nodes", "list"): hs.normalize_node, ("nodes", "list-routes"): hs.normalize_node,
@@ -84,6 +84,9 @@ def test_every_recorded_object_normalises(version, entry):
             assert item["node_key"].startswith("nodekey:") and item["name"]
         if normalize is hs.normalize_user:
             assert item["name"] == raw["name"]
+        if normalize is hs.normalize_api_key:
+            assert item["prefix"].startswith("hskey-api-") and len(item["prefix"]) == len("hskey-api-") + 12
+            assert item["created_at"] and item["expiration"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
