@@ -187,7 +187,10 @@ def check_params(module):
     if params["id"] is not None and params["id"] <= 0:
         problems.append("id must be a positive API key ID, got %d" % params["id"])
     if params["max_age"] is not None:
-        problems.append(duration_problem("max_age", params["max_age"]))
+        problem = duration_problem("max_age", params["max_age"], allow_zero=True)
+        if not problem and parse_duration(params["max_age"]) == 0:
+            problem = "max_age %r is zero: it would expire every key; say all=true if that is meant" % (params["max_age"],)
+        problems.append(problem)
     if state == "present":
         problems.append(duration_problem("expiration", params["expiration"], minimum=KEY_EXPIRATION_MINIMUM))
     if params["secrets_file"] and state != "present":

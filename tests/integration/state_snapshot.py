@@ -1,5 +1,5 @@
 """Print, as one JSON line, everything a module call could change: headscale's
-users, pre-auth keys and nodes (read with the real CLI), every file under the
+users, pre-auth keys, nodes and API keys (read with the real CLI), every file under the
 given directories (secrets files, registration and key ledgers) with its
 content, and the commands that change the server which the headscale wrapper
 saw (what the audit trail would record).
@@ -48,7 +48,8 @@ def main():
         with open(log) as f:
             commands = [line.strip() for line in f if changing(line)]
     print(json.dumps(dict(users=cli(binary, config, "users", "list"), preauthkeys=cli(binary, config, "preauthkeys", "list"),
-                          nodes=cli(binary, config, "nodes", "list"), files=files, changing_commands=commands),
+                          nodes=cli(binary, config, "nodes", "list"),
+                          apikeys=cli(binary, config, "apikeys", "list"), files=files, changing_commands=commands),
                      sort_keys=True))
 
 

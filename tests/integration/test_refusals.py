@@ -56,6 +56,7 @@ def run():
         server.add_node("web-1", "alice")
         setup_keys = os.path.join(workdir, "setup-keys.yml")
         server.module("preauth_key", user="alice", secrets_file=setup_keys)
+        server.cli("apikeys", "create", "--expiration", "1h")
         watched = os.path.join(workdir, "watched")
         places = dict(SECRETS=os.path.join(watched, "secrets"), STATE=os.path.join(watched, "state"),
                       MISSING=os.path.join(watched, "missing"), AFILE=os.path.join(watched, "a-file"),
@@ -120,7 +121,7 @@ def run():
 
 def test_there_are_at_least_150_bad_inputs_across_every_module():
     assert len(CASES) >= 150
-    assert set(case["module"] for case in CASES.values()) == {"user", "preauth_key", "node", "node_key_rotation", "info"}
+    assert set(case["module"] for case in CASES.values()) == {"user", "preauth_key", "node", "node_key_rotation", "info", "apikey"}
 
 
 def test_every_case_ran(run):
@@ -132,6 +133,7 @@ def test_the_baseline_is_what_the_cases_act_on(run):
     assert sorted(u["name"] for u in before["users"]) == ["alice", "bob"]
     assert [n["given_name"] for n in before["nodes"]] == ["web-1"]
     assert len(before["preauthkeys"]) == 1 and before["changing_commands"] == []
+    assert len(before["apikeys"]) == 1
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))
@@ -143,4 +145,6 @@ def test_bad_input_is_refused_naming_the_value_and_the_fix_and_changes_nothing(r
     for word in CASES[case_id]["expect"]:
         assert word in msg, "%r not in %r" % (word, msg)
     assert "hskey-auth-" not in json.dumps(result)
+    # No API key secret in the result, save the one a case itself passes in its arguments.
+    assert "hskey-api-" not in json.dumps(result).replace(json.dumps(CASES[case_id]["args"].get("prefix", ""))[1:-1], "")
     assert after[case_id] == before
