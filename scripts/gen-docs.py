@@ -1,4 +1,4 @@
-"""Generate docs/reference/ from the collection itself: module and filter docs
+"""Generate docs/reference/ from the collection itself: module, inventory plugin and filter docs
 from `ansible-doc --json`, role variables from roles/*/meta/argument_specs.yml.
 With --check, regenerate into memory and fail naming any stale or missing file,
 so the reference cannot drift from the code (make lint runs it)."""
@@ -105,11 +105,13 @@ def pages():
         found["modules/%s.md" % path.stem] = plugin_page("module", path.stem)
     for path in sorted((ROOT / "plugins" / "filter").glob("*.py")):
         found["filters/%s.md" % path.stem] = plugin_page("filter", path.stem)
+    for path in sorted((ROOT / "plugins" / "inventory").glob("*.py")):
+        found["inventory/%s.md" % path.stem] = plugin_page("inventory", path.stem)
     for path in sorted((ROOT / "roles").iterdir()):
         if (path / "meta" / "argument_specs.yml").exists():
             found["roles/%s.md" % path.name] = role_page(path.name)
     index = [HEADER + "# Reference", "", "Generated from the code: `make docs` rewrites it, `make lint` fails when it is stale.", ""]
-    for title, folder in (("Roles", "roles"), ("Modules", "modules"), ("Filters", "filters")):
+    for title, folder in (("Roles", "roles"), ("Modules", "modules"), ("Inventory plugins", "inventory"), ("Filters", "filters")):
         index += ["## " + title, ""]
         index += ["- [%s](%s)" % (p.split("/")[1][:-3], p) for p in sorted(found) if p.startswith(folder + "/")]
         index.append("")

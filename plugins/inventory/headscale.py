@@ -13,7 +13,7 @@ short_description: The nodes of a headscale tailnet as an Ansible inventory
 version_added: 0.2.0
 description:
   - Reads every node of a headscale server from its REST API (C(GET /api/v1/node), one request however many
-    nodes), normally through the collection's TLS proxy (R(tailnet.headscale.proxy,ansible_collections.tailnet.headscale.proxy_role)).
+    nodes), normally through the collection's TLS proxy (the C(tailnet.headscale.proxy) role).
   - Each node becomes a host named by its given name, with C(ansible_host) set to its tailnet IPv4 address (IPv6
     with O(ansible_host=ipv6)), in the groups C(user_<user>), C(tag_<tag>) (C(tag:web) gives C(tag_web)) and
     C(online) or C(offline). Group names are sanitised to letters, digits and C(_).
@@ -67,7 +67,7 @@ options:
     default: ipv4
   filters:
     description:
-      - Jinja2 conditions on a node's variables (those of RETURN below, before O(compose)); a node is kept only if
+      - Jinja2 conditions on a node's variables (those the notes list, before O(compose)); a node is kept only if
         every one is true, e.g. V(headscale_online) or V("'tag:web' in headscale_tags").
     type: list
     elements: str

@@ -13,8 +13,8 @@ module: apikey
 short_description: Mint, list, expire and age out headscale API keys
 version_added: 0.2.0
 description:
-  - API keys let a headscale UI (headplane, say), a script or the
-    R(inventory plugin,ansible_collections.tailnet.headscale.headscale_inventory) use headscale's REST API.
+  - API keys let a headscale UI (headplane, say), a script or the inventory plugin
+    C(tailnet.headscale.headscale) use headscale's REST API.
     Each one can do B(everything) the CLI can, so they get what pre-auth keys get - the secret is shown once and
     never logged, revocation, and a maximum age enforced on a schedule.
   - V(present) mints a new key. headscale gives API keys no name or property to match, so every V(present) call
