@@ -41,7 +41,7 @@ REGISTER_METHODS = {0: "unspecified", 1: "authkey", 2: "cli", 3: "oidc",
 # A pre-auth key is hskey-auth-<12 char prefix>-<secret>, an API key hskey-api-<12 char prefix>-<secret>;
 # lists show the prefix only.
 _KEY_SECRET_RE = re.compile(r"(hskey-(?:auth|api)-[A-Za-z0-9_-]{12}-)[A-Za-z0-9_-]{8,}")
-API_KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9_-]{7,32}$")
+API_KEY_PREFIX_RE = re.compile(r"\A[A-Za-z0-9_-]{7,32}\Z")
 _RPC_ERROR_RE = re.compile(r"rpc error: code = (\w+) desc = (.*)", re.S)
 _CAMEL_RE = re.compile(r"(?<=[a-z0-9])([A-Z])")
 # A zerolog line: "2026-11-22T06:51:08Z FTL path/file.go:124 > message key=value"
