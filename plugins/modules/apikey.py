@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: apikey
-short_description: Mint, list, expire and age out headscale API keys
+short_description: Mint, expire and age out headscale API keys
 version_added: 0.2.0
 description:
   - API keys let a headscale UI (headplane, say), a script or the inventory plugin
@@ -24,7 +24,8 @@ description:
   - V(absent) expires the key O(prefix) or O(id), every unexpired key older than O(max_age) (the scheduled
     rotation policy), or with O(all=true) every unexpired key (a leak of unknown extent). O(delete=true) also
     removes them from the list.
-  - V(list) changes nothing and returns the keys (prefixes and dates only).
+  - Every result lists the keys in C(api_keys) (prefixes and dates only); M(tailnet.headscale.info) with
+    O(tailnet.headscale.info#module:gather=api_keys) lists them without changing anything.
 author:
   - tailnet.headscale developers (@tailnet-headscale)
 extends_documentation_fragment:
@@ -34,9 +35,9 @@ extends_documentation_fragment:
 options:
   state:
     description:
-      - V(present) mints a key; V(absent) expires the selected keys; V(list) only lists.
+      - V(present) mints a key; V(absent) expires the selected keys.
     type: str
-    choices: [present, absent, list]
+    choices: [present, absent]
     default: present
   expiration:
     description:
@@ -93,8 +94,8 @@ EXAMPLES = r"""
     max_age: 30d
 
 - name: List the keys
-  tailnet.headscale.apikey:
-    state: list
+  tailnet.headscale.info:
+    gather: [api_keys]
   register: keys
 """
 
@@ -164,7 +165,8 @@ def prefix_problem(value):
     bare = api_key_prefix(value)
     if not API_KEY_PREFIX_RE.match(bare) or bare.startswith("-"):
         return ("prefix %r is not an API key prefix: give the 12 characters after hskey-api- as "
-                "`headscale apikeys list` or state=list shows them, e.g. hskey-api-ZA0DliLd7clf" % (value,))
+                "`headscale apikeys list` or tailnet.headscale.info gather=api_keys shows them, e.g. "
+                "hskey-api-ZA0DliLd7clf" % (value,))
     return None
 
 
@@ -207,8 +209,6 @@ def plan(module, client):
     try:
         keys = client.api_keys()
         result["api_keys"] = keys
-        if params["state"] == "list":
-            return result
         to_expire = []
         if params["state"] == "absent":
             if params["prefix"] is not None or params["id"] is not None:
@@ -220,7 +220,7 @@ def plan(module, client):
                     key = next((k for k in keys if k["id"] == params["id"]), None)
                 if key is None:
                     module.fail_json(msg="no API key with %s on this headscale server: list them with "
-                                     "tailnet.headscale.apikey state=list" % wanted,
+                                     "tailnet.headscale.info gather=api_keys" % wanted,
                                      changed=False, actions=[], expired=[], api_keys=keys, cli_calls=client.calls)
                 selected = [key]
             elif params["max_age"] is not None:
@@ -263,7 +263,7 @@ def plan(module, client):
 
 def main():
     argument_spec = dict(
-        state=dict(type="str", choices=["present", "absent", "list"], default="present"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
         expiration=dict(type="str", default="90d"),
         prefix=dict(type="str", no_log=False),
         id=dict(type="int"),

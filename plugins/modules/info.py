@@ -32,9 +32,11 @@ options:
       - What to read. Each item costs one CLI call.
       - V(pending_registrations) reads the journal instead (C(journalctl), two calls), so it needs
         headscale running under systemd as the server role installs it, and is not in the default.
+      - V(api_keys) lists the API keys (prefixes and dates, never secrets; see M(tailnet.headscale.apikey)); not in
+        the default.
     type: list
     elements: str
-    choices: [version, health, users, nodes, preauth_keys, pending_registrations]
+    choices: [version, health, users, nodes, preauth_keys, api_keys, pending_registrations]
     default: [version, health, users, nodes, preauth_keys]
 notes:
   - V(health) never fails the task. When headscale does not answer, it reports C(healthy=false)
@@ -102,6 +104,12 @@ preauth_keys:
   type: list
   elements: dict
   sample: []
+api_keys:
+  description: API keys without secrets (C(prefix) only), with C(created_at), C(expiration), C(expired) and C(age_seconds).
+  returned: when V(api_keys) is gathered
+  type: list
+  elements: dict
+  sample: [{id: 1, prefix: hskey-api-JN7bq9ZTTvva, expired: false, age_seconds: 86400}]
 cli_calls:
   description: Number of headscale CLI commands this run made.
   returned: always
@@ -127,7 +135,7 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.registrations im
     pending_registrations,
 )
 
-CHOICES = ["version", "health", "users", "nodes", "preauth_keys", "pending_registrations"]
+CHOICES = ["version", "health", "users", "nodes", "preauth_keys", "api_keys", "pending_registrations"]
 DEFAULT = ["version", "health", "users", "nodes", "preauth_keys"]
 
 
@@ -177,6 +185,7 @@ def main():
         users=client.users,
         nodes=client.nodes,
         preauth_keys=client.preauth_keys,
+        api_keys=client.api_keys,
         pending_registrations=lambda: read_pending(module),
     )
     try:

@@ -77,7 +77,7 @@ def test_max_age_expires_old_keys_only_check_mode_first(headscale, tmp_path):
 
 def test_list(headscale, tmp_path):
     result, written, out = mint(headscale, tmp_path, name="listed.yml")
-    listed, out = headscale.module("apikey", state="list")
+    listed, out = headscale.module("info", gather=["api_keys"])
     assert not listed["changed"]
     assert result["api_key"]["prefix"] in [k["prefix"] for k in listed["api_keys"]]
     assert written[0]["key"] not in out
