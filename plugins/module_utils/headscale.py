@@ -84,9 +84,15 @@ def redact(text):
     return _KEY_SECRET_RE.sub(r"\1***", to_native(text))
 
 
+_SNAKE = {}
+
+
 def _snake(key):
-    # The next headscale release switches its JSON to camelCase.
-    return _CAMEL_RE.sub(r"_\1", key).lower()
+    # The next headscale release switches its JSON to camelCase. The same few keys come back for every
+    # node (the inventory plugin normalises thousands): each is converted once.
+    if key not in _SNAKE:
+        _SNAKE[key] = _CAMEL_RE.sub(r"_\1", key).lower()
+    return _SNAKE[key]
 
 
 def _snake_keys(value):
@@ -166,6 +172,9 @@ def write_private_json(path, data):
     os.rename(tmp, path)
 
 
+_RFC3339_UTC_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?Z\Z")
+
+
 def parse_timestamp(value):
     """{seconds, nanos} (or an RFC 3339 string) to an aware UTC datetime; None for 'never'."""
     if value is None or value == "":
@@ -179,6 +188,11 @@ def parse_timestamp(value):
     text = to_native(value)
     if text.startswith("0001-01-01"):
         return None
+    utc = _RFC3339_UTC_RE.match(text)
+    if utc:
+        # The REST API's form (2026-12-02T06:04:40.830770866Z), without strptime's cost.
+        fields = [int(part) for part in utc.groups()[:6]]
+        return datetime.datetime(*fields, microsecond=int((utc.group(7) or "0")[:6].ljust(6, "0")), tzinfo=_UTC)
     text = re.sub(r"\.(\d{6})\d*", r".\1", text.replace("Z", "+00:00"))
     for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
         try:

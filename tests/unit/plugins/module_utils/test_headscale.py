@@ -122,6 +122,23 @@ def test_go_zero_time_means_no_expiry():
     assert hs.parse_timestamp({"seconds": 1893456000}).year == 2030
 
 
+@pytest.mark.parametrize("text", ["2026-12-02T06:04:40.830770866Z", "2026-12-02T06:04:40Z", "2026-12-02T06:04:40.5Z"])
+def test_the_rest_apis_utc_timestamps_parse_as_strptime_would(text):
+    """The fast path for the REST API's RFC 3339 'Z' form gives what the general (strptime) path gives."""
+    general = hs.parse_timestamp(text.replace("Z", "+00:00"))
+    fast = hs.parse_timestamp(text)
+    assert fast == general and fast.utcoffset() == general.utcoffset() and hs.iso(fast) == hs.iso(general)
+    assert fast.microsecond == {"830770866": 830770, "": 0, "5": 500000}[text[20:-1]]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_rest_apis_nodes_normalise(version):
+    """GET /api/v1/node (camelCase, string IDs, REGISTER_METHOD_* names) normalises to the shape of the CLI JSON."""
+    rest = dict((n["name"], n) for n in (hs.normalize_node(n) for n in fixture_json(version, "api_nodes.json")["nodes"]))
+    assert rest["tagged-node"]["register_method"] == "authkey" and rest["tagged-node"]["id"] == 4
+    assert rest["fixture-node"]["user"] == "alice" and rest["fixture-node"]["node_key"].startswith("nodekey:")
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_next_releases_camel_case_and_string_ids_give_the_same_shape(version):
     raw = fixture_json(version, "nodes_list_all.json")
