@@ -81,3 +81,11 @@ def test_list(headscale, tmp_path):
     assert not listed["changed"]
     assert result["api_key"]["prefix"] in [k["prefix"] for k in listed["api_keys"]]
     assert written[0]["key"] not in out
+
+
+def test_all_expires_every_live_key(headscale, tmp_path):
+    mint(headscale, tmp_path, name="one.yml")
+    mint(headscale, tmp_path, name="two.yml")
+    assert len(live(headscale)) >= 2
+    result, out = headscale.module("apikey", state="absent", all=True)
+    assert result["changed"] and live(headscale) == [], out
