@@ -222,6 +222,7 @@ def main(argv, audit=audit):
             settings = json.load(f)
         os.umask(0o077)
         fd = lock(settings.get("lock", "/run/tailnet-headscale.lock"), int(settings.get("lock_timeout", 300)))
+        locked = time.monotonic()
         try:
             path, version, schema = take(settings)
             removed = rotate(settings["dest"], int(settings["keep"]), path)
@@ -234,8 +235,9 @@ def main(argv, audit=audit):
         return 1
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs
                if not os.path.islink(os.path.join(d, f)))
-    audit("event=online-backup result=ok backup=%s version=%s migrations=%d bytes=%d seconds=%.2f rotated=%d"
-          % (path, version, len(schema.split()), size, time.monotonic() - started, len(removed)))
+    # seconds: the backup itself; waited: for the host lock (a run of the role holding it).
+    audit("event=online-backup result=ok backup=%s version=%s migrations=%d bytes=%d seconds=%.2f waited=%.1f rotated=%d"
+          % (path, version, len(schema.split()), size, time.monotonic() - locked, locked - started, len(removed)))
     sys.stdout.write(path + "\n")
     return 0
 

@@ -149,7 +149,7 @@ def test_success_is_recorded(server, capsys):
     assert backup.main(["online-backup.py", str(settings_file)], audit=lambda line, *_: records.append(line)) == 0
     path = capsys.readouterr().out.strip()
     assert os.path.isfile(path + "/MANIFEST")
-    assert re.match(r"event=online-backup result=ok backup=%s version=0\.29\.3 migrations=2 bytes=\d+ seconds=\S+ rotated=0$"
+    assert re.match(r"event=online-backup result=ok backup=%s version=0\.29\.3 migrations=2 bytes=\d+ seconds=\S+ waited=\S+ rotated=0$"
                     % re.escape(path), records[0]), records
 
 
