@@ -96,15 +96,19 @@ def keep_owner(src, dst):
 
 def snapshot(database, dest, timeout=30):
     """The live database, consistent, through the online backup API; checked; its schema (migration ids)."""
-    source = sqlite3.connect("file:%s?mode=ro" % database, uri=True, timeout=timeout)
     try:
-        copy = sqlite3.connect(dest)
+        source = sqlite3.connect("file:%s?mode=ro" % database, uri=True, timeout=timeout)
         try:
-            source.backup(copy)
+            copy = sqlite3.connect(dest)
+            try:
+                source.backup(copy)
+            finally:
+                copy.close()
         finally:
-            copy.close()
-    finally:
-        source.close()
+            source.close()
+    except sqlite3.Error as e:
+        # sqlite's words only (a full disk reads "disk I/O error"): say what it was doing.
+        raise BackupError("copying the database %s to %s: %s" % (database, dest, e))
     copy = sqlite3.connect(dest)
     try:
         check = [row[0] for row in copy.execute("PRAGMA integrity_check")]

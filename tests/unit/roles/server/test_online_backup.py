@@ -175,6 +175,13 @@ def test_two_backups_within_one_second_get_two_names(server):
     assert "created 2026-12-02T06:30:01Z" in open(second + "/MANIFEST").read()
 
 
+def test_a_database_that_cannot_be_copied_fails_with_what_it_was_doing(server):
+    server["settings"]["database"] = str(server["state"] / "noise_private.key")  # not a database
+    with pytest.raises(backup.BackupError, match="copying the database .*noise_private.key to .*: file is not a database"):
+        backup.take(server["settings"], now=NOW)
+    assert os.listdir(str(server["dest"])) == []
+
+
 def test_the_database_must_be_backed_up(server):
     server["settings"]["files"] = server["settings"]["files"][:1]
     with pytest.raises(backup.BackupError, match="is not among the files"):
