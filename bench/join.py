@@ -66,7 +66,8 @@ def start(name, image, *options):
 
 
 def inventory(clients):
-    sha = sh("sha256sum", os.path.join(os.environ["TAILNET_TAILSCALE_DIR"], "tailscale")).stdout.split()[0]
+    sha = dict((binary, sh("sha256sum", os.path.join(os.environ["TAILNET_TAILSCALE_DIR"], binary)).stdout.split()[0])
+               for binary in ("tailscale", "tailscaled"))
     common = dict(ansible_connection="community.docker.docker", ansible_become=False,
                   ansible_python_interpreter="/usr/bin/python3", ansible_pipelining=True)
     server = dict(
@@ -78,7 +79,7 @@ def inventory(clients):
         headscale_config=dict(listen_addr="0.0.0.0:8080"), headscale_systemd_private_users=False,
         headscale_users=[dict(name="ops")])
     client = dict(tailscale_install_method="binary", tailscale_binary_src_dir=os.environ["TAILNET_TAILSCALE_DIR"],
-                  tailscale_binary_sha256=dict(tailscale=sha), tailscale_user="ops")
+                  tailscale_binary_sha256=sha, tailscale_user="ops")
     return dict(all=dict(vars=common, children=dict(
         headscale=dict(hosts={PREFIX + "-server": None}, vars=server),
         tailnet_clients=dict(hosts=dict((c, None) for c in clients), vars=client))))

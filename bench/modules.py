@@ -304,7 +304,8 @@ def nodes_main():
     figures.append(figure("peak RSS of a module process at N=%d nodes (MB)" % hi, peak, "<= 150", peak <= 150, fmt="%.0f"))
     saved = save("nodes", "modules on a server with N nodes (headscale %s on loopback, median of %d)" % (version, ROUNDS),
                  figures, scaling=rows, rounds=ROUNDS, headscale_version=version, fixture_s=dict((str(n), s) for n, s in built.items()),
-                 users=NODE_USERS, load_average=loads, wanted_n=NODES_NS, missing_n=dict((str(n), why) for n, why in missing.items()), cli_call_mismatches=[m for c in servers.values() for m in c.mismatches])
+                 users=NODE_USERS, load_average=loads, wanted_n=NODES_NS, missing_n=dict((str(n), why) for n, why in missing.items()),
+                 cli_call_mismatches=[m for c in servers.values() for m in c.mismatches])
     print(nodes_detail(saved))
 
 

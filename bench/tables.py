@@ -173,8 +173,9 @@ def nodes_detail(result):
     for case, rows in result["scaling"].items():
         base = rows[0]["seconds"]
         for row in rows:
-            lines.append("  %-38s %6d  %8.2f  %6d  %9.2f  %8.0f%s" % (case, row["n"], row["seconds"], row["calls"], row["seconds"] / base,
-                                                                    row["rss_mb"], "  (calls varied)" if row["calls_varied"] else ""))
+            lines.append("  %-38s %6d  %8.2f  %6d  %9.2f  %8.0f%s" % (
+                case, row["n"], row["seconds"], row["calls"], row["seconds"] / base, row["rss_mb"],
+                "  (calls varied)" if row["calls_varied"] else ""))
     for fig in result["figures"]:
         lines.append("  %-62s %9s  goal %-6s %s" % (fig["name"], fig["shown"], fig["goal"], verdict(fig)))
     for name, counted_calls, reported in result["cli_call_mismatches"]:
