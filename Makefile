@@ -14,10 +14,10 @@ MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*
 LONGEST_FIRST = faults security default join upgrade clients
 ORDERED_SCENARIOS = $(filter $(MOLECULE_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(MOLECULE_SCENARIOS))
 # sanity-all is CPU work, the scenarios mostly wait on containers: they share the lanes well.
-LANE_TARGETS = $(addprefix molecule-,$(filter $(ORDERED_SCENARIOS),faults security default)) sanity-all integration \
+LANE_TARGETS = $(addprefix molecule-,$(filter $(ORDERED_SCENARIOS),faults security default)) sanity-all integration bench-quick \
 	$(addprefix molecule-,$(filter-out faults security default,$(ORDERED_SCENARIOS))) galaxy
 
-.PHONY: demo test setup tools lint docs sanity sanity-all units integration galaxy molecule bench sweep clean-demo
+.PHONY: demo test setup tools lint docs sanity sanity-all units integration galaxy molecule bench bench-quick sweep clean-demo
 
 ## demo: build what is needed, start the lab container, run site.yml against it
 demo: setup
@@ -100,17 +100,30 @@ molecule-%:
 	echo "==> molecule test -s $*"
 	flock /tmp/tailnet-molecule-$*.lock molecule test -s "$*"
 
-## bench: every benchmark, then one summary of all figures vs their goals and the scaling plot
-## (docs/bench-scaling.png). Asserts nothing; exits 1 only when a benchmark produced no figures.
-bench: setup
+## bench: every benchmark, then one summary of all figures vs their goals and the plots
+## (docs/bench-scaling.png, docs/bench-fleet.png). Asserts nothing; exits 1 only when a benchmark
+## produced no figures. BENCH_QUICK=1: the quick bench only (bench-quick).
+bench: $(if $(BENCH_QUICK),bench-quick,setup)
+	[ -z "$(BENCH_QUICK)" ] || exit 0
 	$(TESTBED)
 	rm -rf bench/results
 	status=0
 	bench/server.sh || status=1
 	bench/upgrade.sh || status=1
 	python3 bench/modules.py || status=1
+	python3 bench/join.py || status=1
 	"$$(bench/venv.sh)/bin/python" bench/report.py || status=1
 	exit $$status
+
+## bench-quick: the nodes benchmark at N=10, one round, no containers, into a throwaway results
+## directory, and its summary (seconds; make test runs it so the bench code cannot rot)
+bench-quick:
+	$(TESTBED)
+	results="$$(mktemp -d)"
+	trap 'rm -rf "$$results"' EXIT
+	export BENCH_RESULTS="$$results"
+	BENCH_NODES_N=10 BENCH_ROUNDS=1 BENCH_FIXTURE_WORKERS=10 python3 bench/modules.py nodes
+	python3 bench/report.py --no-write --no-plot
 
 ## sweep: the full crash sweep of molecule/faults (every kill point of both runs; make test runs one per
 ## phase), then its figures (molecule/faults/results/sweep.json) into the README table. Asserts as make test does.

@@ -12,6 +12,11 @@ import time
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
+def load_average():
+    """The 1, 5 and 15 minute load averages now: the machine is shared, the results say how loaded it was."""
+    return list(os.getloadavg())
+
+
 def figure(name, value, goal, met, detail="", fmt="%.2f"):
     """One row of the summary. goal is text ("<= 0.30"); met None means no goal."""
     return dict(name=name, value=value, shown=fmt % value if isinstance(value, (int, float)) else str(value),
@@ -33,7 +38,7 @@ def save(bench, title, figures, **extra):
 
 def load_all():
     """Every saved result, in the order the benchmarks run."""
-    order = ["server", "upgrade", "modules"]
+    order = ["server", "upgrade", "modules", "join", "nodes"]
     found = sorted((name[:-len(".json")] for name in os.listdir(RESULTS) if name.endswith(".json")) if os.path.isdir(RESULTS) else [],
                    key=lambda bench: (order.index(bench) if bench in order else len(order), bench))
     results = []

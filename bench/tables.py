@@ -138,7 +138,57 @@ def modules_detail(result):
     return "\n".join(lines)
 
 
-DETAILS = {"server": server_detail, "upgrade": upgrade_detail, "modules": modules_detail}
+def loads(result):
+    """The load averages the run recorded (the machine is shared): lowest and highest 1-minute figure."""
+    ones = [load[0] for load in result.get("load_average") or []]
+    return "load average %.1f-%.1f during the run" % (min(ones), max(ones)) if ones else "load not recorded"
+
+
+def join_detail(result):
+    """What bench/join.py prints, from its saved result."""
+    lines = ["join benchmark (headscale %s; Debian 12 client containers; forks=N; median of %d; %s)"
+             % (result["headscale_version"], result["rounds"], loads(result))]
+    wanted = max(result["wanted_n"])
+    if result.get("clients_started", wanted) < wanted:
+        lines.append("  %d of the %d client containers started (the others' systemd exited at boot on this shared host):"
+                     " the largest N is %d" % (result["clients_started"], wanted, result["scaling"][-1]["n"]))
+    elif wanted > result["scaling"][-1]["n"]:
+        lines.append("  memory allowed %d clients: N above that was not run" % result["memory_fits"])
+    lines.append("  %5s  %8s  %9s  %21s  %18s  %15s" % ("N", "join s", "time/N=%d" % result["scaling"][0]["n"],
+                                                        "module calls minting", "CLI calls minting", "CLI calls, all"))
+    base = result["scaling"][0]["join_s"]
+    for row in result["scaling"]:
+        lines.append("  %5d  %8.1f  %9.2f  %21d  %18d  %15d" % (row["n"], row["join_s"], row["join_s"] / base,
+                                                                row["mint_module_calls"], row["mint_cli_calls"], row["cli_calls"]))
+    for fig in result["figures"]:
+        lines.append("  %-55s %6s  goal %-5s %s" % (fig["name"], fig["shown"], fig["goal"], verdict(fig)))
+    return "\n".join(lines)
+
+
+def nodes_detail(result):
+    """What `bench/modules.py nodes` prints, from its saved result."""
+    lines = ["modules on a server with N nodes across %d users, half tagged (headscale %s on loopback, median of %d; %s)"
+             % (result["users"], result["headscale_version"], result["rounds"], loads(result)),
+             "  fixture built through headscale's CLI: %s" % ", ".join("%s nodes in %.0f s" % (n, s) for n, s in sorted(
+                 result["fixture_s"].items(), key=lambda item: int(item[0]))),
+             "  %-38s %6s  %8s  %6s  %9s  %8s" % ("case", "N", "seconds", "calls", "time/N=lo", "peak MB")]
+    for n, why in sorted((result.get("missing_n") or {}).items(), key=lambda item: int(item[0])):
+        lines.insert(2, "  N=%s NOT MEASURED: its fixture could not be built (%s)" % (n, why.splitlines()[0][:160]))
+    for case, rows in result["scaling"].items():
+        base = rows[0]["seconds"]
+        for row in rows:
+            lines.append("  %-38s %6d  %8.2f  %6d  %9.2f  %8.0f%s" % (
+                case, row["n"], row["seconds"], row["calls"], row["seconds"] / base, row["rss_mb"],
+                "  (calls varied)" if row["calls_varied"] else ""))
+    for fig in result["figures"]:
+        lines.append("  %-62s %9s  goal %-6s %s" % (fig["name"], fig["shown"], fig["goal"], verdict(fig)))
+    for name, counted_calls, reported in result["cli_call_mismatches"]:
+        lines.append("  note: %s made %d CLI calls by the wrapper's log, reported cli_calls=%s" % (name, counted_calls, reported))
+    return "\n".join(lines)
+
+
+DETAILS = {"server": server_detail, "upgrade": upgrade_detail, "modules": modules_detail, "join": join_detail,
+           "nodes": nodes_detail}
 
 
 def detail_block(bench):

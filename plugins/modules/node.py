@@ -99,7 +99,10 @@ options:
     type: list
     elements: str
   registrations_file:
-    description: Where approvals made by this module are recorded on the server host (root only).
+    description:
+      - Where approvals made by this module are recorded on the server host (root only).
+      - The file stays bounded - each registration drops the approvals of nodes that no longer exist once
+        headscale has forgotten their auth id (15 minutes), and rejections after a day.
     type: path
     default: /var/lib/tailnet-headscale/registrations.json
 seealso:
@@ -199,6 +202,7 @@ from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import
     fail_from_error,
     under_lock,
     iso,
+    parse_timestamp,
     read_private_json,
     utcnow,
     write_private_json,
@@ -250,12 +254,42 @@ def verification_problem(node, expected_node_key, expected_machine_key, anchor):
     return None
 
 
+# headscale forgets an auth id 15 minutes after it was handed out (module_utils/registrations.py):
+# a record older than that can only answer a rerun that would fail anyway.
+REGISTRATION_KEPT = 15 * 60
+# A rejection is kept longer, so that a rerun of the same rejection still reports changed=false.
+REJECTION_KEPT = 24 * 3600
+
+
 class Registry(object):
     """Approvals this module made: auth id -> node. headscale forgets an auth id once used."""
 
     def __init__(self, path):
         self.path = path
         self.data = read_private_json(path) or {}
+
+    def prune(self, now, live_node_ids=None, keep=None):
+        """Drop the records nothing can ask for again: approvals of nodes not in LIVE_NODE_IDS (when given)
+        older than REGISTRATION_KEPT, rejections older than REJECTION_KEPT. KEEP (an auth id) stays.
+        Returns whether a record was dropped: the file then needs writing."""
+        def age(record):
+            at = parse_timestamp(record.get("at")) if isinstance(record, dict) and record.get("at") else None
+            return (now - at).total_seconds() if at is not None else float("inf")
+
+        stale = []
+        for auth_id, record in self.data.items():
+            if auth_id == keep:
+                continue
+            if not isinstance(record, dict):
+                stale.append(auth_id)
+            elif record.get("rejected"):
+                if age(record) > REJECTION_KEPT:
+                    stale.append(auth_id)
+            elif live_node_ids is not None and record.get("node_id") not in live_node_ids and age(record) > REGISTRATION_KEPT:
+                stale.append(auth_id)
+        for auth_id in stale:
+            del self.data[auth_id]
+        return bool(stale)
 
     def save(self):
         write_private_json(self.path, self.data)
@@ -347,6 +381,10 @@ class NodeModule(object):
         expected_machine = normalize_machine_key(p["expected_machine_key"]) if p["expected_machine_key"] else None
         record = registry.data.get(p["auth_id"])
         nodes = self.client.nodes()
+        # Bookkeeping, not a change to the tailnet: it does not set changed.
+        if registry.prune(utcnow(), set(n["id"] for n in nodes), keep=p["auth_id"]) and not self.module.check_mode:
+            self.client.before_change()
+            registry.save()
         if record:
             if record.get("rejected"):
                 self.fail("auth id %s was rejected earlier; the device must start a new login" % p["auth_id"])
@@ -418,6 +456,7 @@ class NodeModule(object):
         self.actions.append("reject auth id %s" % p["auth_id"])
         if not self.module.check_mode:
             self.client.reject_registration(p["auth_id"])
+            registry.prune(utcnow(), keep=p["auth_id"])
             registry.data[p["auth_id"]] = dict(rejected=True, at=iso(utcnow()))
             registry.save()
         return True, None

@@ -84,7 +84,10 @@ options:
   keys:
     description:
       - A declared list of keys, reconciled in one call. Each item takes O(user), O(tags),
-        O(reusable), O(ephemeral), O(expiration) and O(state) as above.
+        O(reusable), O(ephemeral), O(expiration), O(fresh) and O(state) as above.
+      - An item with O(fresh=true) mints one key of its own, so a list of such items mints one key per item in a
+        single call (the client role's join mints the keys of a whole batch of hosts this way). C(created) lists
+        the minted keys in the order of their items. When every item is fresh, the server's keys are not read.
     type: list
     elements: dict
   secrets_file:
@@ -130,6 +133,14 @@ EXAMPLES = r"""
     id: 42
     state: absent
     delete: true
+
+- name: Mint one single-use key for each of three hosts in one call (created[i] is the key of item i)
+  tailnet.headscale.preauth_key:
+    keys:
+      - {user: alice, fresh: true, expiration: 10m}
+      - {user: alice, fresh: true, expiration: 10m}
+      - {tags: ["tag:server"], fresh: true, expiration: 10m}
+  register: enrolment_keys
 
 - name: Reconcile the keys declared in inventory, secrets to a controller file
   tailnet.headscale.preauth_key:
@@ -216,6 +227,7 @@ KEY_OPTIONS = dict(
     reusable=False,
     ephemeral=False,
     expiration="1h",
+    fresh=False,
     state="present",
 )
 
@@ -239,13 +251,15 @@ def validate(item, where, fail):
     problems.extend(tags_problems(item["tags"]))
     if item["state"] == "present":
         problems.append(duration_problem("expiration", item["expiration"], minimum=KEY_EXPIRATION_MINIMUM))
-    for option in ("reusable", "ephemeral"):
+    for option in ("reusable", "ephemeral", "fresh"):
         try:
             item[option] = boolean(item[option], strict=True)
         except TypeError:
             problems.append("%s %r is not a boolean: use true or false" % (option, item[option]))
     if item["state"] not in ("present", "absent"):
         problems.append("state %r: use present or absent" % (item["state"],))
+    if item["fresh"] is True and item["state"] == "absent":
+        problems.append("fresh=true mints a key: it needs state=present")
     problems = [p for p in problems if p]
     if problems:
         fail(where + "; ".join(problems))
@@ -296,7 +310,9 @@ def reconcile(module, client, items):
     params = module.params
     result = dict(changed=False, actions=[], created=[], revoked=[])
     try:
-        keys = client.preauth_keys()
+        # Items that each mint a key of their own look for nothing on the server.
+        only_fresh = bool(items) and all(i["state"] == "present" and (params["fresh"] or i["fresh"]) for i in items)
+        keys = [] if only_fresh and params["id"] is None and not params["all"] else client.preauth_keys()
         users = dict((u["name"], u) for u in client.users()) if any(i["user"] for i in items) else {}
         for item in items:
             if item["user"] and item["user"] not in users:
@@ -320,7 +336,7 @@ def reconcile(module, client, items):
             found = [k for k in keys if matches(k, item)]
             if item["state"] == "present":
                 usable = [k for k in found if k["usable"]]
-                if params["fresh"] or not usable:
+                if params["fresh"] or item["fresh"] or not usable:
                     to_mint.append(item)
                 else:
                     item["found"] = usable[0]

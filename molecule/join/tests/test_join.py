@@ -6,6 +6,9 @@ required changed=0 of a second converge. These tests read what an admin would
 read - the clients' own `tailscale status` and the server's nodes and keys - and
 run the join playbook again the way an admin does."""
 
+import json
+import re
+
 import pytest
 
 from conftest import server_keys, server_nodes  # pylint: disable=import-error
@@ -53,6 +56,39 @@ def test_each_client_used_its_own_single_use_short_key(server):
     tag_sets = [k.get("acl_tags") or [] for k in keys]
     # The tagged client's key carried only the quarantine tag; the role's approval gave it tag:web.
     assert [] in tag_sets and ["tag:quarantine"] in tag_sets and ["tag:web"] not in tag_sets
+
+
+def test_the_converge_minted_both_keys_in_one_module_call(server):
+    # The audit trail names each headscale command a module ran, from the module's own process.
+    records = [json.loads(line) for line in server.check_output(
+        "journalctl -t tailnet-headscale --no-pager -o json").splitlines() if line.strip()]
+    creates = [r for r in records if "action=preauthkeys.create " in r["MESSAGE"] and "result=ok" in r["MESSAGE"]]
+    # The converge's two keys come first (the tests below mint more, each with its own call).
+    assert len(creates) >= 2
+    assert creates[0]["_PID"] == creates[1]["_PID"], [r["MESSAGE"] for r in creates[:2]]
+
+
+def test_a_host_that_fails_after_its_key_was_minted_leaves_no_usable_key(server, c1, c2, join):
+    # c1 is sent to a control server that refuses connections: its key is minted, tailscale up
+    # fails, c1 stops. c2, enrolled already, goes on and expires the key c1 left unused.
+    keys_before = server_keys(server)
+    try:
+        stats, failures, output = join("tailnet_clients", tailscale_reregister=True, tailscale_up_timeout=5,
+                                       tailscale_login_server="{{ 'http://172.30.77.10:9' if inventory_hostname == '%s' "
+                                                              "else '' }}" % c1.name)
+        assert stats[c1.name]["failures"] == 1 and stats[c2.name]["failures"] == 0, failures
+        # The expiry reports the key it expired by its prefix (hskey-auth- and 12 characters, what
+        # `preauthkeys list` shows); the secret that follows it is in no output.
+        assert not re.search(r"hskey-auth-[A-Za-z0-9]{12}-[A-Za-z0-9]", output)
+        now = int(server.check_output("date +%s"))
+        new = [k for k in server_keys(server) if k["id"] not in set(b["id"] for b in keys_before)]
+        assert len(new) == 1 and not new[0]["used"], new
+        assert new[0]["expiration"]["seconds"] <= now, "the key minted for %s is still usable: %s" % (c1.name, new)
+    finally:
+        # Back as the inventory says, for the tests after this one and for a re-run of verify.
+        stats, failures, output = join(c1.name, tailscale_reregister=True)
+        assert failures == []
+    assert c1.status()["BackendState"] == "Running" and c1.status()["Self"]["Tags"] == ["tag:web"]
 
 
 def test_the_key_is_on_neither_client_disk(c1, c2, server):
