@@ -176,12 +176,19 @@ report:
   returned: when O(report) is set
   type: str
   sample: /home/admin/audit-hs1.html
+seconds:
+  description: How long the audit took on the host (collecting and checking), in seconds.
+  returned: always
+  type: float
+  sample: 0.82
 cli_calls:
   description: Number of headscale CLI commands this run made.
   returned: always
   type: int
   sample: 3
 """
+
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -200,6 +207,7 @@ THRESHOLDS = ("max_key_lifetime", "unused_key_age", "max_node_key_age", "node_un
 
 
 def main():
+    started = time.time()
     argument_spec = dict(
         fail_on=dict(type="str", choices=list(audit.SEVERITIES)),
         skip=dict(type="list", elements="str", default=[]),
@@ -249,6 +257,7 @@ def main():
     result = dict(changed=False, findings=findings, counts=audit.counts(findings), checks=[c for c in audit.CHECK_IDS if c not in p["skip"]],
                   summary=audit.summary_text(findings), facts=shown, thresholds=audit.thresholds_in_seconds(thresholds),
                   cli_calls=client.calls)
+    result["seconds"] = round(time.time() - started, 3)
     failing = audit.at_or_above(findings, p["fail_on"])
     if failing:
         module.fail_json(msg="%d finding(s) at or above %s: %s" % (len(failing), p["fail_on"], ", ".join(sorted(set(f["id"] for f in failing)))),
