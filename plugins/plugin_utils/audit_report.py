@@ -18,7 +18,7 @@ import io
 import os
 import tempfile
 
-COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+COLLECTION_ROOT = os.path.realpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 COLORS = dict(critical="#7f1d1d", high="#b91c1c", medium="#b45309", low="#1d4ed8", info="#4b5563")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
@@ -62,7 +62,7 @@ def histogram_svg(values, title, xlabel, limit=None, limit_label=None):
 
 def _doc_href(doc, report_dir):
     path, sep, anchor = doc.partition("#")
-    target = os.path.relpath(os.path.join(COLLECTION_ROOT, path), report_dir)
+    target = os.path.relpath(os.path.join(COLLECTION_ROOT, path), os.path.realpath(report_dir))
     return target + sep + anchor
 
 
