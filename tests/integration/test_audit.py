@@ -1,8 +1,8 @@
 """tailnet.headscale.audit against a real headscale (both supported versions): a reusable 30-day key, an
 expiring proxy certificate and an old backup are found, with the HTML report written on the controller;
 the audit changes nothing (state_snapshot.py before and after, every command headscale was asked to run),
-takes no host lock (another run holds it throughout) and takes under 10 s on the host; once they are dealt with,
-those parts report nothing."""
+takes no host lock (another run holds it throughout) and takes under 10 s on the host. (That a clean server
+reports nothing is proven on the role-installed one: molecule/clients/tests/test_audit.py.)"""
 
 import json
 import os
@@ -100,14 +100,3 @@ def test_a_reusable_key_an_expiring_certificate_and_an_old_backup_are_found_chan
     assert html.count("<svg") == 2 and "preauth-key-reusable" in html and "<script" not in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # no CDN, nothing fetched
 
-
-def test_once_dealt_with_those_parts_report_nothing(server):
-    for key in server.state("preauthkeys") or []:
-        server.cli("preauthkeys", "expire", "--id", str(key["id"]))
-    fresh = os.path.join(server.backups, "20261202T000000Z-0.29.3-to-0.29.3")
-    os.makedirs(fresh, 0o700)
-    result, seconds, out = audit(server, fail_on="critical", tls_min_days=3)
-    assert not result.get("failed") and not result["changed"], out
-    assert in_parts(result) == [], out
-    # What remains is this throwaway server's own drift: it serves http on loopback.
-    assert "config-server-url-insecure" in [f["id"] for f in result["findings"]], out
