@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import os
 
 import yaml
@@ -59,8 +60,26 @@ class ActionModule(HeadscaleAction):
                 display.vvv("%s: %s=%s from %s" % (self.MODULE, option, args[option], variable))
         return args
 
+    def _config_data(self, args, task_vars):
+        """headscale's config, read on the host (slurp) and parsed here: many hosts have no PyYAML, the controller
+        always has it. None when it cannot be read; the module then tries itself and says why not."""
+        path = args.get("headscale_config") or "/etc/headscale/config.yaml"
+        read = self._execute_module(module_name="ansible.builtin.slurp", module_args=dict(src=path), task_vars=task_vars)
+        if read.get("failed") or "content" not in read:
+            return None
+        try:
+            data = yaml.safe_load(base64.b64decode(read["content"]))
+        except yaml.YAMLError:
+            return None
+        return data if isinstance(data, dict) else None
+
     def run_module(self, result, args, task_vars):
-        result = super(ActionModule, self).run_module(result, self._audit_args(args, task_vars), task_vars)
+        args = self._audit_args(args, task_vars)
+        if args.get("config_data") is None:
+            config = self._config_data(args, task_vars)
+            if config is not None:
+                args["config_data"] = config
+        result = super(ActionModule, self).run_module(result, args, task_vars)
         path = args.get("report")
         if path and "findings" in result:
             # Imported here: matplotlib is needed only for a report.

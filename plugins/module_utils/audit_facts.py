@@ -165,9 +165,11 @@ def collect(module, client, params):
     facts["version"] = client.version_string
     facts["nodes"] = client.nodes()
     facts["preauth_keys"] = client.preauth_keys()
-    config, why = read_config(client.config)
-    if why:
-        warnings.append(why)
+    config = params.get("config_data")
+    if config is None:
+        config, why = read_config(client.config)
+        if why:
+            warnings.append(why)
     facts["config"] = config
     facts["policy"], facts["policy_path"] = read_policy(config)
     facts["node_expiry_seconds"] = configured_node_expiry(client.config)

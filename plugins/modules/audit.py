@@ -50,6 +50,12 @@ options:
       - Path on the controller of a self-contained HTML report to write (findings table, charts). Unset - none.
       - Written by the action plugin on the controller, before the task fails for O(fail_on).
     type: path
+  config_data:
+    description:
+      - headscale's configuration, parsed. The action plugin reads O(headscale_config) on the host and parses it on
+        the controller, so the host needs no PyYAML; leave it unset.
+      - Unset and not filled by the action plugin - the module reads O(headscale_config) itself with PyYAML.
+    type: dict
   pinned_version:
     description:
       - The headscale version this collection installs; an older one is the finding C(version-behind).
@@ -112,7 +118,7 @@ options:
 notes:
   - Durations are written as headscale writes them (V(90d), V(24h), V(30m)).
   - The registration checks read the journal (C(journalctl -t tailnet-headscale), the server role's
-    registration watch) of the last 24 h; the config checks need PyYAML on the host.
+    registration watch) of the last 24 h.
 """
 
 EXAMPLES = r"""
@@ -212,6 +218,7 @@ def main():
         fail_on=dict(type="str", choices=list(audit.SEVERITIES)),
         skip=dict(type="list", elements="str", default=[]),
         report=dict(type="path"),
+        config_data=dict(type="dict"),
         pinned_version=dict(type="str"),
         quarantine_tag=dict(type="str"),
         backup_dir=dict(type="path", default="/var/backups/headscale"),

@@ -34,6 +34,8 @@ def test_a_reusable_30_day_key_is_found_and_the_hardened_parts_report_nothing(ho
     assert ("preauth-key-reusable", "preauth key %s (erin)" % key_id) in found, found
     assert ("preauth-key-long-lived", "preauth key %s (erin)" % key_id) in found, found
     assert [f for f in found if f[0] in CLEAN] == []
+    # The config checks ran (on the config parsed on the controller): this scenario's http server_url is drift.
+    assert ("config-server-url-insecure", "/etc/headscale/config.yaml") in found, found
 
     host.check_output("headscale preauthkeys expire --id %s" % key_id)
     stats, failures = playbook("audit", audit_report=str(report), audit_fail_on="critical")
