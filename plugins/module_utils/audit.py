@@ -89,6 +89,9 @@ CHECKS = (
     ("file-permissions", "high", "A headscale file or directory more open than the server role leaves it",
      "rerun the server role (it sets every mode and owner)",
      _OPS + "#runbook-file-modes-and-owners"),
+    ("managed-file-changed", "high", "A file the server role installed changed since its last run (a hand edit)",
+     "fold the change into the role's variables and rerun the server role (it puts the file back)",
+     _OPS + "#runbook-a-managed-file-changed"),
     ("version-behind", "medium", "headscale is older than the version this collection pins",
      "playbook upgrade (headscale_version)",
      _OPS + "#upgrading-headscale"),
@@ -323,6 +326,24 @@ def check_files(facts, t, now):
     return found
 
 
+def check_managed_files(facts, t, now):
+    """Against the server role's record of its last run: each file and directory it installed, with owner, group,
+    mode and (files) sha256 as that run left them."""
+    found = []
+    for entry in facts.get("managed_files") or []:
+        if entry["recorded"] == "absent":
+            continue  # not installed by the role (a policy left to headscale's default)
+        changes = []
+        if entry["current"] != entry["recorded"]:
+            changes.append("owner:group:mode %s, the role left %s" % (entry["current"], entry["recorded"]))
+        if entry.get("recorded_sha256") and entry.get("current_sha256") != entry["recorded_sha256"] and entry["current"] != "absent":
+            changes.append("content changed (sha256 %s..., the role left %s...)"
+                           % ((entry.get("current_sha256") or "?")[:12], entry["recorded_sha256"][:12]))
+        if changes:
+            found.append(_finding("managed-file-changed", entry["path"], "; ".join(changes)))
+    return found
+
+
 def check_version(facts, t, now):
     installed, pinned = parse_version(facts.get("version")), parse_version(facts.get("pinned_version"))
     if installed and pinned and installed < pinned:
@@ -356,7 +377,7 @@ def check_tls(facts, t, now):
 
 
 CHECKERS = (check_preauth_keys, check_nodes, check_registrations, check_config, check_unit, check_files,
-            check_version, check_backups, check_tls)
+            check_managed_files, check_version, check_backups, check_tls)
 
 
 def thresholds_in_seconds(thresholds):

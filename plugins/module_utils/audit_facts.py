@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import datetime
 import grp
+import hashlib
 import json
 import os
 import pwd
@@ -60,6 +61,47 @@ def file_info(path):
 
     return dict(path=path, exists=True, mode=stat.S_IMODE(st.st_mode), owner=name(pwd.getpwuid, st.st_uid),
                 group=name(grp.getgrgid, st.st_gid))
+
+
+# Files larger than this (the headscale binary, 50 MB) are compared by owner, group and mode only: hashing them
+# would cost most of the audit's time on a busy host.
+HASHED_SIZE_LIMIT = 8 * 1024 * 1024
+_RECORD_LINE_RE = re.compile(r"^(file|dir) (\S+) (\S+)(?: ([0-9a-f]{64}))?\s*$")
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def managed_files(record_path):
+    """The files and directories the server role's last full run recorded (owner:group:mode, sha256 of files),
+    each with what is there now. [] when there is no record (the role never completed a run here)."""
+    try:
+        with open(record_path) as record:
+            lines = record.read().split("--- record")[0].splitlines()
+    except (IOError, OSError):
+        return []
+    entries = []
+    for line in lines:
+        match = _RECORD_LINE_RE.match(line)
+        if not match:
+            continue
+        kind, path, recorded, recorded_sha = match.groups()
+        info = file_info(path)
+        current = "%s:%s:%o" % (info["owner"], info["group"], info["mode"]) if info["exists"] else "absent"
+        entry = dict(kind=kind, path=path, recorded=recorded, current=current)
+        if kind == "file" and recorded_sha and (not info["exists"] or os.path.getsize(path) <= HASHED_SIZE_LIMIT):
+            entry["recorded_sha256"] = recorded_sha
+            try:
+                entry["current_sha256"] = _sha256(path)
+            except (IOError, OSError):
+                entry["current_sha256"] = None
+        entries.append(entry)
+    return entries
 
 
 def read_config(path):
@@ -162,9 +204,17 @@ def collect(module, client, params):
     now_seconds = time.time()
     facts = dict(now=_utc(now_seconds), quarantine_tag=params.get("quarantine_tag") or None,
                  pinned_version=params.get("pinned_version") or None, config_path=client.config)
+    timings = {}
+    mark = [time.time()]
+
+    def took(phase):
+        timings[phase] = round(time.time() - mark[0], 3)
+        mark[0] = time.time()
+
     facts["version"] = client.version_string
     facts["nodes"] = client.nodes()
     facts["preauth_keys"] = client.preauth_keys()
+    took("headscale")
     config = params.get("config_data")
     if config is None:
         config, why = read_config(client.config)
@@ -189,9 +239,17 @@ def collect(module, client, params):
         derp_private_key=(((config or {}).get("derp") or {}).get("server") or {}).get("private_key_path"),
         backup_dir=params["backup_dir"])
     facts["files"] = dict((name, file_info(path)) for name, path in paths.items() if path)
+    took("config_and_files")
+    # The server role's record of its last full run (roles/server, read-state.sh), next to the config.
+    facts["managed_files"] = managed_files(os.path.join(config_dir, ".tailnet-headscale-converged"))
+    took("managed_files")
     facts["unit"] = unit_facts(module, params["unit"]) if params["unit"] else {}
+    took("unit")
     facts["registrations"] = registration_facts(module, params["unit"] or "headscale.service", now_seconds)
+    took("journal")
     facts["backups"] = backup_facts(params["backup_dir"]) if params["backup_dir"] else None
     facts["tls"] = tls_facts(module, params["tls_certificate"])
+    took("backups_and_tls")
+    facts["timings"] = timings
     facts["collected_at"] = iso(datetime.datetime.fromtimestamp(now_seconds, datetime.timezone.utc))
     return facts, warnings

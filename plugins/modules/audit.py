@@ -117,6 +117,8 @@ options:
     default: 2.5
 notes:
   - Durations are written as headscale writes them (V(90d), V(24h), V(30m)).
+  - C(managed-file-changed) compares what the server role recorded after its last full run
+    (C(.tailnet-headscale-converged) next to the config); files over 8 MB (the binary) by owner, group and mode only.
   - The registration checks read the journal (C(journalctl -t tailnet-headscale), the server role's
     registration watch) of the last 24 h.
 """
@@ -167,8 +169,8 @@ checks:
   sample: [preauth-key-reusable, node-key-old]
 facts:
   description:
-    - What the checks read - nodes, pre-auth keys (prefixes only), node key ages, unit, files, backups, TLS -
-      which the HTML report draws its charts from.
+    - What the checks read - nodes, pre-auth keys (prefixes only), node key ages, unit, files, the server role's
+      managed files, backups, TLS - which the HTML report draws its charts from; and C(timings), seconds per phase.
   returned: always
   type: dict
   sample: {version: 0.29.3, node_key_ages: {"1": 86400.0}}
@@ -258,7 +260,8 @@ def main():
     shown = dict(
         now=facts["now"], version=facts["version"], pinned_version=facts["pinned_version"],
         nodes=facts["nodes"], preauth_keys=facts["preauth_keys"], unit=facts["unit"], files=facts["files"],
-        backups=facts["backups"], tls=facts["tls"], registrations=facts["registrations"],
+        backups=facts["backups"], tls=facts["tls"], registrations=facts["registrations"], timings=facts["timings"],
+        managed_files=facts["managed_files"],
         node_key_ages=dict((str(node_id), age) for node_id, (age, dummy) in ages.items()),
     )
     result = dict(changed=False, findings=findings, counts=audit.counts(findings), checks=[c for c in audit.CHECK_IDS if c not in p["skip"]],

@@ -250,3 +250,38 @@ def test_a_threshold_that_is_not_a_duration_is_refused_naming_it():
     with pytest.raises(ValueError, match="node_unseen_age"):
         audit.thresholds_in_seconds(dict(node_unseen_age="thirty days"))
     assert audit.thresholds_in_seconds(dict(max_node_key_age=None))["max_node_key_age"] == 90 * 86400
+
+
+def test_a_file_the_role_installed_and_someone_changed_is_found(tmp_path):
+    """managed_files reads the server role's record as read-state.sh writes it; the check compares."""
+    from ansible_collections.tailnet.headscale.plugins.module_utils import audit_facts
+
+    unit = tmp_path / "headscale.service"
+    unit.write_text("[Service]\nExecStart=/usr/local/bin/headscale serve\n")
+    unit.chmod(0o644)
+    config = tmp_path / "config.yaml"
+    config.write_text("server_url: https://hs.example\n")
+    config.chmod(0o640)
+    info = audit_facts.file_info(str(unit))
+    owner = "%s:%s" % (info["owner"], info["group"])
+    record = tmp_path / ".tailnet-headscale-converged"
+    record.write_text("\n".join([
+        "98176e78ab0feafbf2fffb881b110e0c595240fa407ac7d024178c9a0dfb5aaa", "x86_64",
+        "file %s %s:644 %s" % (unit, owner, audit_facts._sha256(str(unit))),
+        "file %s %s:640 %s" % (config, owner, audit_facts._sha256(str(config))),
+        "file %s absent " % (tmp_path / "policy.json"),
+        "dir %s %s:%o" % (tmp_path, owner, audit_facts.file_info(str(tmp_path))["mode"]),
+        "unit enabled active", "--- record", "file /elsewhere root:root:644 " + "0" * 64, ""]))
+    now = recording_time("0.29.3")
+    facts = dict(managed_files=audit_facts.managed_files(str(record)))
+    assert [e["path"] for e in facts["managed_files"]] == [str(unit), str(config), str(tmp_path / "policy.json"), str(tmp_path)]
+    assert run(facts, now) == []
+
+    unit.write_text("[Service]\nExecStart=/usr/local/bin/headscale serve\nProtectSystem=no\n")
+    config.chmod(0o644)
+    (tmp_path / "policy.json").write_text("{}")  # the role left none: not its file
+    facts = dict(managed_files=audit_facts.managed_files(str(record)))
+    assert [(f["id"], f["subject"], f["evidence"].split(" (")[0]) for f in run(facts, now)] == [
+        ("managed-file-changed", str(unit), "content changed"),
+        ("managed-file-changed", str(config), "owner:group:mode %s:644, the role left %s:640" % (owner, owner))]
+    assert audit_facts.managed_files(str(tmp_path / "missing")) == []
