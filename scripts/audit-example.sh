@@ -22,7 +22,7 @@ for node in laptop build-box; do
   fi
 done
 
-cd "$REPO_ROOT"
+cd "$REPO_ROOT" || exit 1
 started=$(date +%s.%N)
 ansible-playbook -i lab/inventory.yml tailnet.headscale.audit -e audit_report="$REPO_ROOT/docs/audit-example.html" -e audit_fail_on=
 log "docs/audit-example.html written; the playbook took $(python3 -c "import time; print('%.1f' % (time.time() - $started))") s"

@@ -99,4 +99,3 @@ def test_a_reusable_key_an_expiring_certificate_and_an_old_backup_are_found_chan
     html = report.read_text()
     assert html.count("<svg") == 2 and "preauth-key-reusable" in html and "<script" not in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # no CDN, nothing fetched
-
