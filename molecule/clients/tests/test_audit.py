@@ -8,7 +8,7 @@ import re
 
 # The checks a freshly converged server must pass. This scenario serves http on loopback on purpose
 # (headscale_allow_insecure_server_url), and the role backs up only before an upgrade.
-CLEAN = ("file-permissions", "unit-exposure", "unit-drop-in", "version-behind", "config-listener-public",
+CLEAN = ("file-permissions", "managed-file-changed", "unit-exposure", "unit-drop-in", "version-behind", "config-listener-public",
          "config-metrics-public", "config-socket-mode", "policy-exposes-quarantine", "node-no-expiry", "node-key-old",
          "node-not-seen", "node-quarantined-long", "registration-burst")
 
