@@ -48,6 +48,8 @@ lint: tools
 	python3 scripts/check-argument-specs.py
 	python3 scripts/gen-docs.py --check
 	python3 scripts/check-doc-tests.py
+	# docs/hardening.md "What the audit checks" lists the audit module's checks, and their runbook links resolve.
+	python3 scripts/check-audit-table.py
 	python3 scripts/gen-refusal-counts.py --check
 	# The benchmark tables of README.md and docs/benchmarks.md are written from bench/results.
 	python3 bench/tables.py --check

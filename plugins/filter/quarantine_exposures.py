@@ -47,54 +47,16 @@ _value:
   elements: str
 """
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
 
-RULE_SECTIONS = ("acls", "grants", "ssh")
-ALWAYS_EXPOSING = ("*", "autogroup:tagged")
-
-
-def _network(text):
-    try:
-        return ipaddress.ip_network(text.strip("[]"), strict=False)
-    except ValueError:
-        return None
-
-
-def _alias(entry, side):
-    """The alias part of an entry: destinations of acls carry ':ports' (tag:web:443, [fd7a::1]:22)."""
-    if side != "dst" or entry.startswith("autogroup:") and entry.count(":") == 1:
-        return entry
-    alias, sep, ports = entry.rpartition(":")
-    if sep and (ports == "*" or ports.replace(",", "").replace("-", "").isdigit()):
-        return alias
-    return entry
+from ansible_collections.tailnet.headscale.plugins.module_utils import quarantine
 
 
 def quarantine_exposures(policy, tag, prefixes):
-    if not isinstance(policy, dict):
-        raise AnsibleFilterError("quarantine_exposures: the policy must be a mapping, got %r" % (policy,))
-    tailnet = [_network(p) for p in prefixes]
-    if None in tailnet:
-        raise AnsibleFilterError("quarantine_exposures: prefixes %r are not all networks" % (prefixes,))
-    hosts = policy.get("hosts") or {}
-
-    def exposes(alias):
-        if alias in ALWAYS_EXPOSING or alias == tag:
-            return True
-        network = _network(str(hosts.get(alias, alias)))
-        return network is not None and any(
-            network.version == t.version and network.overlaps(t) for t in tailnet)
-
-    found = []
-    for section in RULE_SECTIONS:
-        for index, rule in enumerate(policy.get(section) or []):
-            for side in ("src", "dst"):
-                for entry in rule.get(side) or []:
-                    if exposes(_alias(str(entry), side if section == "acls" else "src")):
-                        found.append("%s[%d].%s '%s'" % (section, index, side, entry))
-    return found
+    try:
+        return quarantine.quarantine_exposures(policy, tag, prefixes)
+    except ValueError as error:
+        raise AnsibleFilterError("quarantine_exposures: %s" % error)
 
 
 class FilterModule(object):
