@@ -133,7 +133,7 @@ def test_rotation_keeps_the_newest(host):
     before = online_backups(host)
     host.check_output(" && ".join(["systemctl start %s" % SERVICE] * (KEEP + 1)))
     kept = online_backups(host)
-    # Three within a few seconds: three names all the same (a later one named a second on).
+    # Three back to back, each under its own name (one within the same second is named a second on).
     assert len(kept) == KEEP and not set(kept) & set(before) and kept[0] > before[-1], (before, kept)
 
 
