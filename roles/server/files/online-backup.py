@@ -237,8 +237,8 @@ def main(argv, audit=audit):
         audit("event=online-backup result=failed error=%r" % reason[:300], syslog.LOG_ERR)
         sys.stderr.write("online backup failed: %s\n" % reason)
         return 1
-    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs
-               if not os.path.islink(os.path.join(d, f)))
+    size = sum(os.path.getsize(os.path.join(entry[0], f)) for entry in os.walk(path) for f in entry[2]
+               if not os.path.islink(os.path.join(entry[0], f)))
     # seconds: the backup itself; waited: for the host lock (a run of the role holding it).
     audit("event=online-backup result=ok backup=%s version=%s migrations=%d bytes=%d seconds=%.2f waited=%.1f rotated=%d"
           % (path, version, len(schema.split()), size, time.monotonic() - locked, locked - started, len(removed)))

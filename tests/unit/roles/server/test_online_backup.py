@@ -103,8 +103,7 @@ def test_the_snapshot_is_consistent_while_writes_continue(server):
             db.execute("INSERT INTO users (name) VALUES ('b')")
             db.commit()
 
-    for _ in range(200):
-        db.execute("INSERT INTO users (name) VALUES ('x')")
+    db.executemany("INSERT INTO users (name) VALUES (?)", [("x",)] * 200)
     db.commit()
     writer = threading.Thread(target=write)
     writer.start()
@@ -206,4 +205,4 @@ def test_the_manifest_has_every_line_restore_reads(server):
     keys = set(re.findall(r"s/\^(\w+) //p", restore))
     assert {"binary", "binary_sha256", "schema", "version", "dir", "file"} <= keys
     path = backup.take(server["settings"], now=NOW)[0]
-    assert keys <= set(k for k, _ in manifest(path))
+    assert keys <= set(line[0] for line in manifest(path))
