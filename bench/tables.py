@@ -123,7 +123,7 @@ def server_detail(result):
             rows[-1]["fresh_tasks"], rows[-1]["fresh_changed"],
             min(r["rerun_s"] for r in rows), statistics.median(r["rerun_s"] for r in rows),
             rows[-1]["rerun_tasks"], rows[-1]["rerun_changed"]))
-    lines.append("  (tasks: tasks that ran on the host, skipped ones not counted; chg: changed)")
+    lines.append("  (tasks: tasks ok or changed in the last round, skipped ones not counted; chg: changed)")
     for label, fig in (("server fresh / floor fresh", floor_fresh), ("site.yml rerun / floor rerun", site_rerun),
                        ("server rerun / server fresh", server_rerun)):
         low = fig["detail"].rsplit("ratio of minimums ", 1)[1].rstrip(")")
