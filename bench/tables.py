@@ -89,6 +89,7 @@ def _server_detail_one_round(result):
     """A result bench/server.sh saved before the floor and the rounds (one fresh run per case, no floor)."""
     rerun_ratio, exposure, site_ratio = result["figures"]
     return "\n".join([
+        "(saved by bench/server.sh before it measured against the floor: the next `make bench` replaces it)",
         "server role benchmark (Debian 12 container, same run)",
         "  fresh converge        %6.1f s   changed=%d" % (result["fresh_s"], result["fresh_changed"]),
         "  idempotent rerun      %6.1f s   changed=%d" % (result["rerun_s"], result["rerun_changed"]),
