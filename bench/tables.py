@@ -13,6 +13,7 @@ import difflib
 import json
 import os
 import re
+import statistics
 import sys
 
 from common import load_all
@@ -84,10 +85,11 @@ def verdict(fig):
     return "" if fig["met"] is None else ("met" if fig["met"] else "MISSED")
 
 
-def server_detail(result):
-    """What bench/server.sh prints, from its saved result."""
+def _server_detail_one_round(result):
+    """A result bench/server.sh saved before the floor and the rounds (one fresh run per case, no floor)."""
     rerun_ratio, exposure, site_ratio = result["figures"]
     return "\n".join([
+        "(saved by bench/server.sh before it measured against the floor: the next `make bench` replaces it)",
         "server role benchmark (Debian 12 container, same run)",
         "  fresh converge        %6.1f s   changed=%d" % (result["fresh_s"], result["fresh_changed"]),
         "  idempotent rerun      %6.1f s   changed=%d" % (result["rerun_s"], result["rerun_changed"]),
@@ -100,6 +102,36 @@ def server_detail(result):
         "  idempotent rerun      %6.1f s   changed=%d" % (result["site_rerun_s"], result["site_rerun_changed"]),
         "  rerun / fresh         %6s     (no goal: the proxy role has no fast path yet)" % site_ratio["shown"],
     ])
+
+
+def server_detail(result):
+    """What bench/server.sh prints, from its saved result."""
+    if "runs" not in result:
+        return _server_detail_one_round(result)
+    floor_fresh, site_rerun, server_rerun, exposure = result["figures"]
+    runs = result["runs"]
+    lines = ["server role vs the floor (bench/floor.yml: copy, write, start, no checks); %d rounds, interleaved,"
+             % result["rounds"],
+             "each case on a fresh Debian 12 container; load average %.1f-%.1f on %d cores during the run"
+             % (result["load_average"][0], result["load_average"][1], result["cores"]),
+             "                              fresh converge              idempotent rerun",
+             "  case                      min   median  tasks chg      min   median  tasks chg"]
+    labels = {"floor": "floor", "server": "server role", "site": "site.yml (server+proxy)"}
+    for case in ("floor", "server", "site"):
+        rows = runs[case]
+        lines.append("  %-23s %6.1f s %6.1f s  %5d %3d  %6.1f s %6.1f s  %5d %3d" % (
+            labels[case], min(r["fresh_s"] for r in rows), statistics.median(r["fresh_s"] for r in rows),
+            rows[-1]["fresh_tasks"], rows[-1]["fresh_changed"],
+            min(r["rerun_s"] for r in rows), statistics.median(r["rerun_s"] for r in rows),
+            rows[-1]["rerun_tasks"], rows[-1]["rerun_changed"]))
+    lines.append("  (tasks: tasks ok or changed in the last round, skipped ones not counted; chg: changed)")
+    for label, fig in (("server fresh / floor fresh", floor_fresh), ("site.yml rerun / floor rerun", site_rerun),
+                       ("server rerun / server fresh", server_rerun)):
+        low = fig["detail"].rsplit("ratio of minimums ", 1)[1].rstrip(")")
+        lines.append("  %-29s %5s (of minimums %s)  goal %-6s %s" % (label, fig["shown"], low, fig["goal"], verdict(fig)))
+    lines.append("  exposure, our unit vs official   %s   goal: %s  %s (PrivateUsers off in containers)"
+                 % (exposure["shown"], exposure["goal"], verdict(exposure)))
+    return "\n".join(lines)
 
 
 def upgrade_detail(result):

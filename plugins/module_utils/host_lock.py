@@ -31,6 +31,7 @@ import json
 import os
 import signal
 import stat
+import subprocess
 import sys
 import time
 
@@ -405,20 +406,32 @@ def release(run, lock_path=LOCK_PATH, wait=10):
 
 
 def main(argv):
-    """acquire RUN TIMEOUT MAX_HOLD OWNER BREAK_RUN [FILE...] | release RUN: print JSON."""
+    """acquire RUN TIMEOUT MAX_HOLD OWNER BREAK_RUN [--state SCRIPT] [FILE...] | release RUN: print JSON."""
     try:
         if argv[0] == "acquire":
             run, timeout, max_hold, owner, break_run = argv[1], int(argv[2]), int(argv[3]), argv[4], argv[5]
+            rest = argv[6:]
+            script = None
+            if rest[:1] == ["--state"]:
+                script, rest = rest[1], rest[2:]
             holder = hold(timeout, run, owner, max_hold, break_run)
             # Files the run reads under the lock (the transaction record), in the same call.
             files = {}
-            for path in argv[6:]:
+            for path in rest:
                 try:
                     with open(path) as f:
                         files[path] = f.read()
                 except (IOError, OSError):
                     files[path] = None
-            sys.stdout.write(json.dumps(dict(holder=holder, files=files)) + "\n")
+            result = dict(holder=holder, files=files)
+            # A role's state script (its one read of the host), run under the lock just taken: the
+            # lock and the read are one round trip. Its output, whatever its status.
+            if script is not None:
+                read = subprocess.Popen(["/bin/sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                out, err = read.communicate()
+                result["state"] = dict(rc=read.returncode, stdout=out.decode("utf-8", "replace"),
+                                       stderr=err.decode("utf-8", "replace"))
+            sys.stdout.write(json.dumps(result) + "\n")
         elif argv[0] == "release":
             sys.stdout.write(json.dumps(dict(released=release(argv[1]))) + "\n")
         elif argv[0] == "show":

@@ -409,3 +409,36 @@ def test_root_never_opens_a_lock_file_it_does_not_own_or_a_symlink(shared_dir):
     with pytest.raises(OSError):
         host_lock._open(planted)
     assert os.stat(target).st_mode & 0o777 == 0o640
+
+
+def test_acquire_runs_the_state_script_after_the_lock_is_held_and_reads_the_files(tmp_path, monkeypatch, capsys):
+    """The roles' lock and their one read of the host are one call: the script runs only once the lock is held."""
+    held = []
+    monkeypatch.setattr(host_lock, "hold", lambda timeout, run, owner, max_hold, break_run="": held.append(run) or {"run": run})
+    record = tmp_path / "txn"
+    record.write_text("{}")
+    marker = tmp_path / "ran"
+    script = "test -e %s && echo held-first; touch %s; echo reason >&2; exit 3" % (marker, marker)
+    # The fake hold() runs before the script: the marker does not exist yet when hold() is called.
+    assert host_lock.main(["acquire", "run-a", "0", "60", "me", "", "--state", script, str(record), str(tmp_path / "none")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert held == ["run-a"] and marker.exists()
+    assert out["state"] == {"rc": 3, "stdout": "", "stderr": "reason\n"}
+    assert out["files"] == {str(record): "{}", str(tmp_path / "none"): None}
+
+
+def test_acquire_without_a_state_script_reads_the_files_only(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(host_lock, "hold", lambda timeout, run, owner, max_hold, break_run="": {"run": run})
+    assert host_lock.main(["acquire", "run-a", "0", "60", "me", "", str(tmp_path / "none")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "state" not in out and out["files"] == {str(tmp_path / "none"): None}
+
+
+def test_a_busy_lock_runs_no_state_script(tmp_path, monkeypatch, capsys):
+    def busy(*_args, **_kwargs):
+        raise host_lock.LockBusy({"run": "run-b"}, 0)
+    monkeypatch.setattr(host_lock, "hold", busy)
+    marker = tmp_path / "ran"
+    assert host_lock.main(["acquire", "run-a", "0", "60", "me", "", "--state", "touch %s" % marker]) == 75
+    assert not marker.exists()
+    assert json.loads(capsys.readouterr().out) == {"holder": {"run": "run-b"}}
