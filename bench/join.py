@@ -36,7 +36,8 @@ NS = [int(n) for n in os.environ.get("BENCH_JOIN_N", "1,4,8,16").split(",")]
 ROUNDS = int(os.environ.get("BENCH_JOIN_ROUNDS", "2"))
 PREFIX = "tailnet-bench-join"
 NETWORK = PREFIX
-SUBNET, SERVER_IP = "172.30.78.0/24", "172.30.78.10"
+# Its own subnet: molecule/security uses 172.30.78.0/24, and the bench must not tear down its network.
+SUBNET, SERVER_IP = "172.30.88.0/24", "172.30.88.10"
 # A systemd container with tailscaled running, and the join's own processes, in MiB (measured
 # about 60-90; kept generous: the machine is shared).
 MIB_PER_CLIENT = 300
