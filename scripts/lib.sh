@@ -33,8 +33,10 @@ as_root() {
 }
 
 # ansible-test needs the collection at .../ansible_collections/NS/NAME; one
-# tree per checkout, so two checkouts on one machine cannot clobber each other.
-sanity_tree() { echo "$CACHE_DIR/sanity-$(printf %s "$REPO_ROOT" | sha256sum | cut -c1-8)/ansible_collections/tailnet/headscale"; }
+# tree per checkout, so two checkouts on one machine cannot clobber each other,
+# and one per controller core (scripts/controller.sh), since those run beside
+# the host's in make test.
+sanity_tree() { echo "$CACHE_DIR/sanity-$(printf %s "$REPO_ROOT${TAILNET_CONTROLLER_CORE:+ controller $TAILNET_CONTROLLER_CORE}" | sha256sum | cut -c1-8)/ansible_collections/tailnet/headscale"; }
 python_version() { python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
 
 headscale_bin_dir() { echo "$BIN_CACHE/headscale-$1-linux-$GOARCH_HOST"; }
@@ -58,6 +60,30 @@ make_venv() {  # DIR PIP_INSTALL_ARGS...
 }
 # The cache key of a requirements file: a changed pin builds a new virtualenv.
 requirements_key() { sha256sum < "$1" | cut -c1-12; }
+
+# A Debian image IMAGE of SUITE with the comma-separated PACKAGES, built without a
+# registry: debootstrap a root file system from Debian's mirror and `docker import`
+# it. Reused when present. CMD is the image's command (/sbin/init for systemd).
+debian_image() {  # IMAGE SUITE PACKAGES CMD
+  local image="$1" suite="$2" packages="$3" cmd="$4" rootfs
+  if docker image inspect "$image" >/dev/null 2>&1; then
+    log "cached: $image"
+    return 0
+  fi
+  rootfs="$(mktemp -d "${TMPDIR:-/tmp}/rootfs-$suite.XXXXXX")"
+  log "debootstrap $suite into $rootfs"
+  as_root debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$DEBIAN_MIRROR" \
+    > "$rootfs.log" 2>&1 || { tail -n 30 "$rootfs.log" >&2; die "debootstrap $suite failed"; }
+  # Images are thrown away after each test: no apt lists or caches needed.
+  as_root rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
+  # A fresh Debian nginx starts at boot with a default site on :80; only the
+  # proxy role may turn it on, so the other scenarios see no stray listener.
+  as_root rm -f "$rootfs"/etc/systemd/system/multi-user.target.wants/nginx.service \
+    "$rootfs"/etc/nginx/sites-enabled/default
+  as_root tar -C "$rootfs" -c . | docker import -c "CMD [\"$cmd\"]" - "$image" >/dev/null
+  as_root rm -rf "$rootfs" "$rootfs.log"
+  log "built $image"
+}
 
 # A Debian systemd container started the way this kind of machine allows
 # (--privileged fails: see docs/testing.md), returned once systemd is up.

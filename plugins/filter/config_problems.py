@@ -53,10 +53,9 @@ _value:
 
 import posixpath
 import re
+from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.six import string_types
-from ansible.module_utils.six.moves.urllib.parse import urlsplit
 
 from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
     KEY_EXPIRATION_MINIMUM,
@@ -118,7 +117,7 @@ def _is_loopback(address):
 def pin_problems(s):
     problems = []
     version = s["headscale_version"]
-    if not isinstance(version, string_types) or not VERSION_RE.match(version):
+    if not isinstance(version, str) or not VERSION_RE.match(version):
         problems.append("headscale_version %r is not a release number such as 0.29.3 (no leading v)." % (version,))
     sha = s["headscale_binary_sha256"]
     if s["headscale_binary_src"] and not sha:
@@ -229,7 +228,7 @@ def node_expiry_problems(config):
 
 
 def _inside_state_dir(path):
-    if not isinstance(path, string_types) or not path.startswith("/"):
+    if not isinstance(path, str) or not path.startswith("/"):
         return False
     if ".." in path.split("/"):
         return False
@@ -257,7 +256,7 @@ def storage_problems(config, s):
                             "e.g. %s/%s" % (name, path, STATE_DIR, STATE_DIR, STATE_DIR,
                                             posixpath.basename(str(path)) or "file"))
     mode = _get(config, "unix_socket_permission", "0770")
-    if not isinstance(mode, string_types) or not re.match(r"^0?[0-7]{3}$", mode):
+    if not isinstance(mode, str) or not re.match(r"^0?[0-7]{3}$", mode):
         problems.append("unix_socket_permission %r is not an octal mode in quotes such as \"0770\": headscale reads "
                         "it as an octal string, and an unquoted or malformed value becomes another mode" % (mode,))
     elif int(mode, 8) & ~0o770 and not s["headscale_allow_open_socket_permission"]:

@@ -26,7 +26,6 @@ import ipaddress
 import os
 import re
 
-from ansible.module_utils.six import string_types
 from ansible.module_utils.common.text.converters import to_text
 
 # --- durations ----------------------------------------------------------------
@@ -41,7 +40,7 @@ DURATION_HINT = "use a number with a unit, biggest unit first, e.g. 30m, 12h, 1h
 def parse_duration(text):
     """'90d' -> seconds, as headscale parses it (prometheus model.ParseDuration).
     '0' is 0. Raises ValueError naming the value and the fix."""
-    if isinstance(text, bool) or not isinstance(text, string_types + (int,)):
+    if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise ValueError("%r is not a duration: %s" % (text, DURATION_HINT))
     value = to_text(text)
     if value == "0":
@@ -98,7 +97,7 @@ KEY_EXPIRATION_MINIMUM = (60, "a minute", "the key would expire before a device 
 
 def _shown(value):
     # repr() shows blanks, newlines and control characters for what they are.
-    return repr(to_text(value)) if isinstance(value, string_types) else repr(value)
+    return repr(to_text(value)) if isinstance(value, str) else repr(value)
 
 
 def _is_letter(char):
@@ -116,7 +115,7 @@ USER_NAME_HINT = ("a user name is at least 2 characters, starts with a letter, a
 def user_name_problem(value, option="user"):
     """None, or why headscale 0.29 would refuse VALUE as a user name
     (util.ValidateUsername), leading with headscale's own words."""
-    if not isinstance(value, string_types):
+    if not isinstance(value, str):
         return "%s %s is not a name: %s" % (option, _shown(value), USER_NAME_HINT)
     reason = None
     raw = to_text(value).encode("utf-8")
@@ -152,7 +151,7 @@ _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 def node_name_problem(value, option="rename_to"):
     """None, or why headscale 0.29 would refuse VALUE as a node's given name
     (dnsname.ValidLabel), leading with its own words."""
-    if not isinstance(value, string_types):
+    if not isinstance(value, str):
         return "%s %s is not a name: %s" % (option, _shown(value), NODE_NAME_HINT)
     label = to_text(value)
     reason = None
@@ -181,9 +180,9 @@ TAG_HINT = "a tag is 'tag:' then a lowercase letter, then lowercase letters, dig
 
 def tag_problem(value, option="tag"):
     """None, or why VALUE is not a tag headscale takes on keys and nodes."""
-    if isinstance(value, string_types) and TAG_RE.match(to_text(value)):
+    if isinstance(value, str) and TAG_RE.match(to_text(value)):
         return None
-    text = to_text(value) if isinstance(value, string_types) else ""
+    text = to_text(value) if isinstance(value, str) else ""
     if not text.startswith("tag:"):
         reason = "tag must start with 'tag:'"
     elif text[4:5].lower() not in "abcdefghijklmnopqrstuvwxyz" or not text[4:5]:
@@ -207,7 +206,7 @@ def tags_problems(values, option="tags"):
 
 def flag_like_problem(value, option):
     """A value the CLI would take for a flag (it begins with '-')."""
-    if isinstance(value, string_types) and to_text(value).startswith("-"):
+    if isinstance(value, str) and to_text(value).startswith("-"):
         return ("%s %s begins with '-', and headscale's CLI would read it as a flag: "
                 "give a value that starts with a letter or digit" % (option, _shown(value)))
     return None

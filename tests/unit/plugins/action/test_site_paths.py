@@ -7,7 +7,8 @@ or module_defaults, else the host's headscale_binary_path / headscale_config_dir
 module's defaults. The last test runs real ansible-playbook on localhost, so the order
 ansible-core merges module_defaults in is part of what is proven; no headscale is needed:
 the module names the binary it was given when that binary is missing, and echoes its
-arguments in the result's invocation."""
+arguments in the result's invocation (which ansible-core 2.21 adds only when asked:
+ANSIBLE_INJECT_INVOCATION)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -86,7 +87,7 @@ def test_precedence_in_a_real_run(tmp_path):
     bin_dir = os.path.dirname(sys.executable)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
                ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR="1", ANSIBLE_INJECT_INVOCATION="1",
                ANSIBLE_LOCAL_TEMP=str(tmp_path / "tmp"), ANSIBLE_REMOTE_TEMP=str(tmp_path / "tmp"))
     done = subprocess.run([os.path.join(bin_dir, "ansible-playbook"), "-i", str(tmp_path / "inventory"),
                            str(tmp_path / "play.yml"), "-e", '{"ansible_python_interpreter": "%s"}' % sys.executable],

@@ -9,13 +9,19 @@ __metaclass__ = type
 
 import importlib.util
 import os
+import sys
 
 import pytest
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "roles", "server", "files", "registration-watch.py")
 SPEC = importlib.util.spec_from_file_location("registration_watch", SCRIPT)
 watch = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(watch)
+# Without a __pycache__ next to the script: it would ship in the role (and the tarball).
+dont_write_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+try:
+    SPEC.loader.exec_module(watch)
+finally:
+    sys.dont_write_bytecode = dont_write_bytecode
 
 PREFIX = "2026-11-22T12:01:45Z INF http request bytes=16 elapsed=0.086613 "
 
