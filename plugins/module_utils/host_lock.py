@@ -31,7 +31,6 @@ import json
 import os
 import signal
 import stat
-import subprocess
 import sys
 import time
 
@@ -405,6 +404,34 @@ def release(run, lock_path=LOCK_PATH, wait=10):
     return True
 
 
+def run_shell(script):
+    """Run SCRIPT with /bin/sh; return (status, stdout, stderr). The lock tool runs as a plain script, with no
+    AnsibleModule and so no run_command: a fork and exec, stderr through a temporary file (no pipe deadlock)."""
+    import tempfile
+    out_r, out_w = os.pipe()
+    with tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(out_r)
+                os.dup2(out_w, 1)
+                os.dup2(err.fileno(), 2)
+                os.execv("/bin/sh", ["/bin/sh", "-c", script])
+            finally:
+                os._exit(127)
+        os.close(out_w)
+        chunks = []
+        while True:
+            chunk = os.read(out_r, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(out_r)
+        status = os.waitpid(pid, 0)[1]
+        err.seek(0)
+        return (os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)), b"".join(chunks), err.read()
+
+
 def main(argv):
     """acquire RUN TIMEOUT MAX_HOLD OWNER BREAK_RUN [--state SCRIPT] [FILE...] | release RUN: print JSON."""
     try:
@@ -427,10 +454,8 @@ def main(argv):
             # A role's state script (its one read of the host), run under the lock just taken: the
             # lock and the read are one round trip. Its output, whatever its status.
             if script is not None:
-                read = subprocess.Popen(["/bin/sh", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                out, err = read.communicate()
-                result["state"] = dict(rc=read.returncode, stdout=out.decode("utf-8", "replace"),
-                                       stderr=err.decode("utf-8", "replace"))
+                rc, out, err = run_shell(script)
+                result["state"] = dict(rc=rc, stdout=out.decode("utf-8", "replace"), stderr=err.decode("utf-8", "replace"))
             sys.stdout.write(json.dumps(result) + "\n")
         elif argv[0] == "release":
             sys.stdout.write(json.dumps(dict(released=release(argv[1]))) + "\n")

@@ -14,8 +14,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import sys
 
 from ansible.utils.collection_loader import AnsibleCollectionConfig
+
+# The tests load the roles' own scripts (roles/*/files/*.py) from where they ship: no __pycache__ may be
+# left next to them, or it ships in the role and the tarball (wherever PYTHONDONTWRITEBYTECODE is unset).
+sys.dont_write_bytecode = True
 
 try:
     from ansible.plugins.loader import init_plugin_loader

@@ -442,3 +442,9 @@ def test_a_busy_lock_runs_no_state_script(tmp_path, monkeypatch, capsys):
     assert host_lock.main(["acquire", "run-a", "0", "60", "me", "", "--state", "touch %s" % marker]) == 75
     assert not marker.exists()
     assert json.loads(capsys.readouterr().out) == {"holder": {"run": "run-b"}}
+
+
+def test_the_state_script_runner_keeps_both_streams_whole_and_the_status():
+    """Large output on both streams at once must not deadlock the lock tool (it holds the lock meanwhile)."""
+    rc, out, err = host_lock.run_shell("head -c 300000 /dev/zero; head -c 300000 /dev/zero >&2; exit 3")
+    assert (rc, len(out), len(err)) == (3, 300000, 300000)
