@@ -47,16 +47,17 @@ def audit_records(host, since):
                              % int(since)).splitlines()
 
 
-def journal_cursor(host):
-    """Where the journal ends now: records after it are this test's own (a --since in whole seconds also
-    catches the previous test's records of the same second)."""
-    out = host.check_output("journalctl -n 1 --no-pager --show-cursor -o cat")
-    return [line for line in out.splitlines() if line.startswith("-- cursor: ")][-1][len("-- cursor: "):]
+def host_time_us(host):
+    return int(host.check_output("date +%s%6N"))
 
 
-def audit_records_after(host, cursor):
-    return host.check_output("journalctl -t tailnet-headscale --no-pager -o cat --after-cursor='%s' "
-                             "| grep event=online-backup || true" % cursor).splitlines()
+def audit_records_after(host, since_us):
+    """The backup's audit records written after SINCE_US (the host's clock, in microseconds): a --since in
+    whole seconds also catches the previous test's records of the same second."""
+    out = host.check_output("journalctl -t tailnet-headscale --no-pager -o json --since=@%d" % (since_us // 1000000))
+    entries = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return [e["MESSAGE"] for e in entries
+            if int(e["__REALTIME_TIMESTAMP"]) > since_us and "event=online-backup" in e.get("MESSAGE", "")]
 
 
 def test_the_timer_is_on_and_the_service_sandboxed_like_headscale(host):
@@ -156,7 +157,7 @@ def test_a_failed_backup_is_recorded_and_leaves_nothing(host):
     size = int(host.check_output("stat -c %s /var/lib/headscale/db.sqlite"))
     assert size >= 16384, size
     dropin = "/run/systemd/system/%s.d" % SERVICE
-    before, cursor = host.check_output("ls -1a %s" % ONLINE), journal_cursor(host)
+    before, since_us = host.check_output("ls -1a %s" % ONLINE), host_time_us(host)
     host.check_output("mkdir -p %s && printf '[Service]\\nLimitFSIZE=%d\\n' > %s/full.conf && systemctl daemon-reload"
                       % (dropin, size // 2, dropin))
     try:
@@ -164,7 +165,7 @@ def test_a_failed_backup_is_recorded_and_leaves_nothing(host):
     finally:
         host.check_output("rm -rf %s && systemctl daemon-reload" % dropin)
     assert host.check_output("ls -1a %s" % ONLINE) == before
-    records = audit_records_after(host, cursor)
+    records = audit_records_after(host, since_us)
     assert len(records) == 1 and "result=failed" in records[0], records
     # sqlite's word for the write refused with EFBIG (as for ENOSPC), with what it was copying.
     assert "copying the database /var/lib/headscale/db.sqlite" in records[0] and "disk I/O error" in records[0], records
