@@ -167,9 +167,13 @@ def _try_lock(fd):
         raise
 
 
+def _holder_record(run, owner, max_hold, pid):
+    return dict(run=run, owner=owner, pid=pid, pid_start=proc_start(pid), boot_id=boot_id(),
+                started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), max_hold=max_hold)
+
+
 def _write_holder(path, run, owner, max_hold, pid):
-    holder = dict(run=run, owner=owner, pid=pid, pid_start=proc_start(pid), boot_id=boot_id(),
-                  started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), max_hold=max_hold)
+    holder = _holder_record(run, owner, max_hold, pid)
     tmp = "%s.%d" % (path, pid)
     with open(tmp, "w") as f:
         json.dump(holder, f)
@@ -224,6 +228,8 @@ class ModuleLock(object):
         self.timeout, self.run, self.label = timeout, run or "", label
         self.lock_path = lock_path or LOCK_PATH
         self.fd, self.own_run, self.unavailable = None, False, None
+        # Not root: this call's holder record is in the lock file, not the root-only holder file.
+        self.in_lock_file = False
 
     @property
     def held(self):
@@ -245,15 +251,13 @@ class ModuleLock(object):
 
     def _took(self, fd):
         self.fd = fd
-        self.in_lock_file = False
         try:
             _write_holder(self.lock_path + ".holder", self.label, _who(), None, os.getpid())
         except (IOError, OSError) as e:
             if e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise
             # Not root: /run is not ours to write, the lock file is (the admin group's, 0660).
-            record = dict(run=self.label, owner=_who(), pid=os.getpid(), pid_start=proc_start(os.getpid()),
-                          boot_id=boot_id(), started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), max_hold=None)
+            record = _holder_record(self.label, _who(), None, os.getpid())
             os.ftruncate(fd, 0)
             os.lseek(fd, 0, os.SEEK_SET)
             os.write(fd, json.dumps(record).encode())
@@ -299,7 +303,7 @@ class ModuleLock(object):
         if self.fd is None:
             return
         holder_path = self.lock_path + ".holder"
-        if getattr(self, "in_lock_file", False):
+        if self.in_lock_file:
             os.ftruncate(self.fd, 0)
         elif read_holder(holder_path).get("pid") == os.getpid():
             try:
@@ -307,7 +311,7 @@ class ModuleLock(object):
             except OSError:
                 pass
         os.close(self.fd)
-        self.fd = None
+        self.fd, self.in_lock_file = None, False
 
 
 def _who():
