@@ -14,6 +14,20 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
+# Every container's systemd takes inotify instances from one per-user pool (128 by default): past a
+# dozen or so containers, the next one's systemd cannot start and its services (tailscaled) fail.
+# Raise the pool, never lower it.
+raise_sysctl() {  # raise_sysctl KEY MIN
+  local current
+  current="$(sysctl -n "$1" 2>/dev/null || echo 0)"
+  if [ "$current" -lt "$2" ]; then
+    log "raising $1 from $current to $2 (systemd containers)"
+    as_root sysctl -q -w "$1=$2" || log "could not raise $1: more than a dozen systemd containers may not start"
+  fi
+}
+raise_sysctl fs.inotify.max_user_instances 8192
+raise_sysctl fs.inotify.max_user_watches 524288
+
 if docker info >/dev/null 2>&1; then
   exit 0
 fi
