@@ -18,7 +18,7 @@ description:
   - The expiry of OIDC nodes is C(node.expiry). headscale 0.29 applies C(node.expiry) to every node and
     refuses C(oidc.expiry); headscale 0.28 reads C(oidc.expiry) for OIDC nodes (and ignores C(node.expiry)),
     so for 0.28 the block carries C(oidc.expiry) set to C(node.expiry). C(use_expiry_from_token) is written
-    false: the provider's token lifetime does not decide how long a node key lives.
+    false, so the provider's token lifetime does not decide how long a node key lives.
   - Inputs are checked by P(tailnet.headscale.config_problems#filter) first; this filter only shapes them.
 options:
   _input:
