@@ -1,7 +1,7 @@
 """A person at a browser, headless: open a login URL, fill in the OpenID provider's login form,
 confirm the registration on headscale's page, with one cookie jar throughout. Runs in the
 container (python3 only, no packages): `python3 browser.py URL USERNAME PASSWORD`. Prints each
-page's URL and status; exits 0 when headscale said the registration succeeded, 3 when a page
+redirect and each page's URL and status; exits 0 when headscale said the registration succeeded, 3 when a page
 answered with an error (its status and text are printed), 4 when a page had no form to go on."""
 
 import html.parser
@@ -26,8 +26,16 @@ class Forms(html.parser.HTMLParser):
             self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
 
 
+class ShowRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as a browser does, printing each (the authorization request's PKCE parameters)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        print("REDIRECT %s %s" % (code, newurl))
+        return urllib.request.HTTPRedirectHandler.redirect_request(self, req, fp, code, msg, headers, newurl)
+
+
 def main(url, username, password):
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), ShowRedirects())
     data = None
     for _ in range(6):
         try:

@@ -111,6 +111,9 @@ def test_a_user_in_the_allow_list_logs_a_real_client_in(host, clients):
     assert page.rc == 0, page.stdout + page.stderr
     # The provider's login form, then headscale's confirmation, then its success page.
     assert "oidc.lab.test:9443/login/username" in page.stdout
+    # headscale sent the provider a PKCE challenge (S256) with the authorization request.
+    authorize = [line for line in page.stdout.splitlines() if line.startswith("REDIRECT") and "oidc.lab.test:9443/auth?" in line]
+    assert authorize and "code_challenge_method=S256" in authorize[0] and "code_challenge=" in authorize[0]
     laptop.wait_running()
     node = node_named(host, "alice-laptop")
     assert node["user"]["name"] == "alice"
