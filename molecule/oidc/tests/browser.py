@@ -37,7 +37,7 @@ class ShowRedirects(urllib.request.HTTPRedirectHandler):
 def main(url, username, password):
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), ShowRedirects())
     data = None
-    for _ in range(6):
+    for _step in range(6):
         try:
             response = opener.open(url, data=data, timeout=30)
         except urllib.error.HTTPError as error:

@@ -68,8 +68,8 @@ def test_a_new_secret_is_applied_and_never_shown(host):
     new = "rotated-" + old[::-1]
     with open(SECRET_FILE, "w") as handle:
         handle.write(new + "\n")
-    host.check_output("printf '%%s\\n' %s > %s && systemctl restart tailnet-oidc-provider" % (shlex.quote(new),
-                                                                                        PROVIDER_SECRET))
+    host.check_output("printf '%%s\\n' %s > %s && systemctl restart tailnet-oidc-provider"
+                      % (shlex.quote(new), PROVIDER_SECRET))
     done = converge()
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]

@@ -64,8 +64,8 @@ def test_oidc_off_is_no_problem():
 
 @pytest.mark.parametrize("config,over,words", [
     # A secret inline, in headscale_config or an undeclared variable: refused, never shown.
-    ({"oidc": {"client_secret": SECRET}}, {}, ["headscale_config.oidc.client_secret", "value not shown",
-                                              "headscale_oidc_client_secret_file"]),
+    ({"oidc": {"client_secret": SECRET}}, {},
+     ["headscale_config.oidc.client_secret", "value not shown", "headscale_oidc_client_secret_file"]),
     ({}, {"headscale_oidc_client_secret": SECRET}, ["headscale_oidc_client_secret is set inline", "value not shown"]),
     # An http issuer: lab only, by name.
     ({}, {"headscale_oidc_issuer": "http://login.example.com/"},
@@ -74,8 +74,8 @@ def test_oidc_off_is_no_problem():
     ({}, {"headscale_oidc_issuer": "https://"}, ["no host"]),
     ({}, {"headscale_oidc_issuer": "https://u@login.example.com"}, ["user"]),
     # No allow-list: anyone at the provider could join.
-    ({}, {"headscale_oidc_allowed_domains": []}, ["no allow-list", "'https://login.example.com/'",
-                                                   "headscale_oidc_allowed_domains", "headscale_oidc_allow_any_user"]),
+    ({}, {"headscale_oidc_allowed_domains": []},
+     ["no allow-list", "'https://login.example.com/'", "headscale_oidc_allowed_domains", "headscale_oidc_allow_any_user"]),
     ({}, {"headscale_oidc_allowed_domains": ["@example.com"]}, ["'@example.com'", "bare email domain"]),
     ({}, {"headscale_oidc_allowed_users": ["alice"]}, ["headscale_oidc_allowed_users", "'alice'", "email address"]),
     ({}, {"headscale_oidc_allowed_groups": "admins"}, ["headscale_oidc_allowed_groups must be a list"]),
