@@ -41,6 +41,14 @@ python_version() { python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])
 
 headscale_bin_dir() { echo "$BIN_CACHE/headscale-$1-linux-$GOARCH_HOST"; }
 tailscale_bin_dir() { echo "$BIN_CACHE/tailscale-$1-linux-$GOARCH_HOST"; }
+# The OpenID provider of the OIDC scenario (lab/oidc-provider: zitadel's OIDC library), keyed by the
+# library's version (its go.mod is the one place it is written) and the module's own files.
+OIDC_PROVIDER_SRC="$REPO_ROOT/lab/oidc-provider"
+oidc_provider_bin_dir() {
+  local version
+  version="$(sed -n 's/^require github.com\/zitadel\/oidc\/v3 \(v[^ ]*\)$/\1/p' "$OIDC_PROVIDER_SRC/go.mod")"
+  echo "$BIN_CACHE/oidc-provider-zitadel-$version-$(cat "$OIDC_PROVIDER_SRC/go.mod" "$OIDC_PROVIDER_SRC/go.sum" "$OIDC_PROVIDER_SRC/main.go" | sha256sum | cut -c1-12)-linux-$GOARCH_HOST"
+}
 
 # A virtualenv at DIR with what the pip arguments name, built once: DIR/.complete
 # marks a finished build, so an interrupted one is started over. pip talks on stderr.

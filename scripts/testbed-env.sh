@@ -9,7 +9,8 @@ tools="$("$REPO_ROOT/scripts/tools-env.sh")" || exit 1
 hs="$(headscale_bin_dir "$HEADSCALE_VERSION")/headscale"
 hs_prev="$(headscale_bin_dir "$HEADSCALE_PREVIOUS_VERSION")/headscale"
 ts_dir="$(tailscale_bin_dir "$TAILSCALE_VERSION")"
-for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled"; do
+op="$(oidc_provider_bin_dir)/tailnet-oidc-provider"
+for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled" "$op"; do
   [ -x "$f" ] || die "$f is missing: run scripts/build-binaries.sh"
 done
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -22,6 +23,8 @@ export TAILNET_HEADSCALE_PREVIOUS_VERSION=${HEADSCALE_PREVIOUS_VERSION#v}
 export TAILNET_HEADSCALE_PREVIOUS_BINARY=$hs_prev
 export TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256=$(sha "$hs_prev")
 export TAILNET_TAILSCALE_DIR=$ts_dir
+export TAILNET_OIDC_PROVIDER_BINARY=$op
+export TAILNET_OIDC_PROVIDER_BINARY_SHA256=$(sha "$op")
 export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 $tools

@@ -21,6 +21,11 @@ description:
     the database type, key and database paths outside the state directory, C(unix_socket_permission),
     backup and timing numbers, the quarantine tag, declared users and pre-auth keys (the modules' own
     rules) and the controller file for new keys' secrets.
+  - OIDC (C(headscale_oidc_*)) - a client secret given inline (in C(headscale_config.oidc.client_secret) or a
+    C(headscale_oidc_client_secret) variable; never shown), an C(http://) issuer without
+    C(headscale_oidc_allow_insecure_issuer), no allow-list without C(headscale_oidc_allow_any_user), a
+    secret file missing, unreadable or empty on the controller, and oidc keys the role writes set in
+    C(headscale_config) instead.
   - User names, tags and durations follow the same rules as the modules (module_utils/validation.py).
 options:
   _input:
@@ -60,6 +65,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
     KEY_EXPIRATION_MINIMUM,
     duration_problem,
+    secret_source_problem,
     secrets_file_problem,
     tag_problem,
     tags_problems,
@@ -97,7 +103,32 @@ DEFAULTS = dict(
     headscale_users=[],
     headscale_preauth_keys=[],
     headscale_preauth_keys_secrets_file="",
+    headscale_oidc_issuer="",
+    headscale_oidc_client_id="",
+    headscale_oidc_client_secret_file="",
+    headscale_oidc_pkce=True,
+    headscale_oidc_allowed_domains=[],
+    headscale_oidc_allowed_groups=[],
+    headscale_oidc_allowed_users=[],
+    headscale_oidc_allow_any_user=False,
+    headscale_oidc_allow_insecure_issuer=False,
+    # Not a role variable: a secret given inline this way is refused.
+    headscale_oidc_client_secret="",
 )
+# headscale's oidc keys the role writes from its headscale_oidc_* variables: set in headscale_config
+# they would bypass the role's checks (and the secret's file), so they are refused there.
+OIDC_MANAGED_KEYS = (
+    ("issuer", "headscale_oidc_issuer"),
+    ("client_id", "headscale_oidc_client_id"),
+    ("client_secret_path", "headscale_oidc_client_secret_file (the role copies it to the host and sets the path)"),
+    ("allowed_domains", "headscale_oidc_allowed_domains"),
+    ("allowed_groups", "headscale_oidc_allowed_groups"),
+    ("allowed_users", "headscale_oidc_allowed_users"),
+    ("pkce.enabled", "headscale_oidc_pkce"),
+)
+INLINE_SECRET_FIX = ("a secret in the inventory ends up in config.yaml, in -vvv output and in every backup of the "
+                     "config. Write it to a file on the controller (mode 0600, e.g. ansible-vault encrypted) and set "
+                     "headscale_oidc_client_secret_file to its path")
 
 
 def _get(config, path, default=None):
@@ -337,6 +368,105 @@ def object_problems(s):
     return problems
 
 
+def _string_list_problem(name, value, check):
+    if not isinstance(value, list):
+        return ["%s must be a list of strings, got %r" % (name, value)]
+    problems = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip() or item != item.strip():
+            problems.append("%s has an entry %r that is not a non-empty string without blanks around it" % (name, item))
+        elif check:
+            problem = check(item)
+            if problem:
+                problems.append("%s entry '%s' %s" % (name, item, problem))
+    return problems
+
+
+def _domain_problem(item):
+    if "@" in item or "/" in item or " " in item:
+        return "is not a bare email domain: give e.g. example.com (headscale compares the part after the @)"
+    return None
+
+
+def _user_problem(item):
+    if item.count("@") != 1 or item.startswith("@") or item.endswith("@") or " " in item:
+        return "is not an email address: headscale compares the email the provider vouches for, e.g. alice@example.com"
+    return None
+
+
+def oidc_problems(config, s):
+    problems = []
+    oidc = _get(config, "oidc", {}) or {}
+    if not isinstance(oidc, dict):
+        return ["headscale_config.oidc must be a mapping, got %r" % (oidc,)]
+    # Secrets given inline: never shown, wherever they are.
+    if oidc.get("client_secret") not in (None, ""):
+        problems.append("headscale_config.oidc.client_secret is set inline (value not shown): " + INLINE_SECRET_FIX
+                        + ", and remove oidc.client_secret from headscale_config.")
+    if s["headscale_oidc_client_secret"] not in (None, ""):
+        problems.append("headscale_oidc_client_secret is set inline (value not shown) and is no variable of this "
+                        "role: " + INLINE_SECRET_FIX + ", and remove headscale_oidc_client_secret.")
+    for key, fix in OIDC_MANAGED_KEYS:
+        if _get(oidc, key, KeyError) is not KeyError:
+            shown = "(value not shown)" if key == "client_secret_path" else repr(_get(oidc, key))
+            problems.append("headscale_config.oidc.%s is set (%s): the role writes it, with its checks, from %s; "
+                            "remove it from headscale_config and set that instead." % (key, shown, fix))
+    issuer = s["headscale_oidc_issuer"]
+    if issuer in (None, ""):
+        for name in ("headscale_oidc_client_id", "headscale_oidc_client_secret_file"):
+            if s[name] not in (None, ""):
+                problems.append("%s is set but headscale_oidc_issuer is empty, so OIDC is off: set "
+                                "headscale_oidc_issuer to the provider's https:// issuer URL to turn it on, or remove %s."
+                                % (name, name))
+        return problems
+    issuer = str(issuer)
+    try:
+        parts = urlsplit(issuer)
+        host = parts.hostname
+        parts.port
+    except ValueError as error:
+        parts, host = None, None
+        problems.append("headscale_oidc_issuer '%s' is not a URL (%s): give the provider's issuer, e.g. "
+                        "https://login.example.com/realms/main" % (issuer, error))
+    if parts is not None:
+        if parts.scheme == "http" and not s["headscale_oidc_allow_insecure_issuer"]:
+            problems.append("headscale_oidc_issuer '%s' is not https: the discovery document, keys and tokens that "
+                            "decide who joins the tailnet would travel in clear text and could be forged on the way. "
+                            "Use the provider's https:// issuer, or for a lab only set "
+                            "headscale_oidc_allow_insecure_issuer: true" % issuer)
+        elif parts.scheme not in ("https", "http"):
+            problems.append("headscale_oidc_issuer '%s' is not an https:// URL: give the provider's issuer, e.g. "
+                            "https://login.example.com/realms/main (its /.well-known/openid-configuration names it)"
+                            % issuer)
+        elif not host:
+            problems.append("headscale_oidc_issuer '%s' has no host: give the provider's issuer, e.g. "
+                            "https://login.example.com" % issuer)
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            problems.append("headscale_oidc_issuer '%s' has a query, fragment or user: give the issuer exactly as "
+                            "the provider's /.well-known/openid-configuration names it" % issuer)
+    client_id = s["headscale_oidc_client_id"]
+    if not isinstance(client_id, str) or not client_id.strip():
+        problems.append("headscale_oidc_client_id is empty: give the client id the provider issued for headscale "
+                        "(its redirect URI is the server_url followed by /oidc/callback)")
+    problem = secret_source_problem(s["headscale_oidc_client_secret_file"], "headscale_oidc_client_secret_file")
+    if problem:
+        problems.append(problem)
+    if not isinstance(s["headscale_oidc_pkce"], bool):
+        problems.append("headscale_oidc_pkce %r is not true or false (PKCE binds the login to the device that "
+                        "started it: keep it true unless the provider cannot do it)" % (s["headscale_oidc_pkce"],))
+    problems += _string_list_problem("headscale_oidc_allowed_domains", s["headscale_oidc_allowed_domains"], _domain_problem)
+    problems += _string_list_problem("headscale_oidc_allowed_groups", s["headscale_oidc_allowed_groups"], None)
+    problems += _string_list_problem("headscale_oidc_allowed_users", s["headscale_oidc_allowed_users"], _user_problem)
+    lists = [s[name] for name in ("headscale_oidc_allowed_domains", "headscale_oidc_allowed_groups",
+                                  "headscale_oidc_allowed_users")]
+    if not any(isinstance(value, list) and value for value in lists) and not s["headscale_oidc_allow_any_user"]:
+        problems.append("OIDC at '%s' has no allow-list: anyone with an account at the provider could enrol devices "
+                        "into the tailnet. Set headscale_oidc_allowed_domains, headscale_oidc_allowed_groups or "
+                        "headscale_oidc_allowed_users, or set headscale_oidc_allow_any_user: true if every account "
+                        "of that provider may join" % issuer)
+    return problems
+
+
 def config_problems(config, settings):
     if not isinstance(config, dict):
         raise AnsibleFilterError("config_problems: the configuration must be a mapping, got %r" % (config,))
@@ -349,7 +479,7 @@ def config_problems(config, settings):
     s.update(settings)
     return (pin_problems(s) + server_url_problems(config, s) + listener_problems(config, s)
             + removed_key_problems(config) + dns_problems(config) + node_expiry_problems(config)
-            + storage_problems(config, s) + number_problems(s) + object_problems(s))
+            + storage_problems(config, s) + number_problems(s) + object_problems(s) + oidc_problems(config, s))
 
 
 class FilterModule(object):

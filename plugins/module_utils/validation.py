@@ -262,3 +262,31 @@ def secrets_file_problem(path):
         return ("secrets_file %s exists on the controller and is not a regular file: remove it or choose "
                 "another path. Nothing was minted." % path)
     return None
+
+
+def secret_source_problem(path, option):
+    """None, or why the controller file PATH cannot be read as a secret (OPTION names the
+    variable). The file's content is never read into the message; a value that does not look
+    like a path is not shown either, in case it is the secret itself."""
+    if not isinstance(path, str) or not path.strip():
+        return ("%s is empty: give the path of a file on the controller that holds the secret alone "
+                "(mode 0600)" % option)
+    shown = path if ("/" in path or path.startswith("~")) else "(value not shown: it is no path, it may be the secret itself)"
+    full = os.path.abspath(os.path.expanduser(path))
+    if not os.path.exists(full):
+        return ("%s %s does not exist on the controller: write the secret to that file (mode 0600) or point "
+                "%s at the file that holds it" % (option, shown, option))
+    if not os.path.isfile(full):
+        return "%s %s is not a regular file on the controller: point %s at the file that holds the secret" % (
+            option, shown, option)
+    if not os.access(full, os.R_OK):
+        return ("%s %s is not readable on the controller by uid %d: make it readable by the user that runs "
+                "Ansible (chmod 0600, chown)" % (option, shown, os.getuid()))
+    if os.path.getsize(full) == 0 or not _has_text(full):
+        return "%s %s is empty on the controller: write the secret into it" % (option, shown)
+    return None
+
+
+def _has_text(path):
+    with open(path, "rb") as handle:
+        return bool(handle.read(65536).strip())

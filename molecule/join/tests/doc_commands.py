@@ -98,6 +98,16 @@ def main():
             continue
         marked = sum(1 for c in found if c.marked)
         print("%s: %d command(s) run by molecule join, %d marked real host only" % (doc, len(found) - marked, marked))
+    # The OIDC section's commands run in molecule oidc (its test_oidc.py).
+    for doc in ("docs/server-role.md",):
+        try:
+            found = commands(root / doc)
+        except DocError as error:
+            print(error)
+            problems += 1
+            continue
+        marked = sum(1 for c in found if c.marked)
+        print("%s: %d command(s) run by molecule oidc, %d marked real host only" % (doc, len(found) - marked, marked))
     return 1 if problems else 0
 
 

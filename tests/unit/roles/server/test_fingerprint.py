@@ -120,7 +120,7 @@ def test_a_changed_value_changes_the_fingerprinted_variables(name):
 def test_the_fingerprint_hashes_the_variables_the_files_and_the_collection_version():
     expression = VARS["_headscale_fingerprint"]
     for part in ("_headscale_fingerprint_variables", "_headscale_managed_files_rendered",
-                 "_headscale_collection_version"):
+                 "_headscale_collection_version", "_headscale_oidc_secret_sha256"):
         assert part in expression
 
 
@@ -141,9 +141,11 @@ def test_every_template_and_file_is_managed_through_the_list_or_only_run():
 
 
 def test_every_installed_template_or_file_comes_from_the_list():
-    # The binary is the one copy that is not: its version and pins are variables,
-    # and read-state.sh.j2 checks its checksum.
+    # The binary and the OIDC client secret are the copies that are not: the binary's version and
+    # pins are variables, the secret is the user's controller file (its sha256 is in the fingerprint,
+    # _headscale_oidc_secret_sha256), and read-state.sh.j2 checks both checksums on the host.
     for name, text in tasks_text().items():
         for module, src in re.findall(r"(ansible\.builtin\.(?:template|copy)):\n(?:\s+#.*\n)?\s+src: (.*)", text):
-            assert src.startswith('"{{ _headscale_managed_files.') or src == '"{{ _headscale_controller_binary }}"', \
+            assert src.startswith('"{{ _headscale_managed_files.') or src in (
+                '"{{ _headscale_controller_binary }}"', '"{{ headscale_oidc_client_secret_file }}"'), \
                 "%s: %s from %s is not in _headscale_managed_files" % (name, module, src)
