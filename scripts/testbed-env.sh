@@ -24,5 +24,6 @@ export TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256=$(sha "$hs_prev")
 export TAILNET_TAILSCALE_DIR=$ts_dir
 export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
+export TAILNET_IMAGE_MONITORING=tailnet-headscale/debian-monitoring:trixie-r$(sed -n 's/^MONITORING_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 $tools
 ENV

@@ -145,5 +145,6 @@ def test_every_installed_template_or_file_comes_from_the_list():
     # and read-state.sh.j2 checks its checksum.
     for name, text in tasks_text().items():
         for module, src in re.findall(r"(ansible\.builtin\.(?:template|copy)):\n(?:\s+#.*\n)?\s+src: (.*)", text):
-            assert src.startswith('"{{ _headscale_managed_files.') or src == '"{{ _headscale_controller_binary }}"', \
+            assert src.startswith(('"{{ _headscale_managed_files.', '"{{ _headscale_managed_files[')) \
+                or src == '"{{ _headscale_controller_binary }}"', \
                 "%s: %s from %s is not in _headscale_managed_files" % (name, module, src)
