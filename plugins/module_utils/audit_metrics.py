@@ -120,12 +120,13 @@ def newest_backup(*backup_facts):
 
 
 _UTC_ELAPSE_RE = re.compile(r"\(in UTC\): \w+ (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC")
-_ELAPSE_RE = re.compile(r"(?:Next elapse|Iter\. #\d+): \w+ (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC")
+_ELAPSE_RE = re.compile(r"(?:Next elapse|Iter\. #\d+|Iteration #\d+): \w+ (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) UTC")
 
 
 def schedule_interval(calendar_output):
     """Seconds between the first two elapses `systemd-analyze calendar --iterations=2 SPEC` prints; None when
-    it printed fewer than two. In a local time zone it adds "(in UTC)" lines; in UTC it prints the elapses alone."""
+    it printed fewer than two. In a local time zone it adds "(in UTC)" lines; in UTC it prints the elapses alone
+    ("Iter. #2" on systemd 252, "Iteration #2" on 257)."""
     found = _UTC_ELAPSE_RE.findall(calendar_output or "") or _ELAPSE_RE.findall(calendar_output or "")
     stamps = [datetime.datetime.strptime(s, "%Y-%m-%d %H:%M:%S") for s in found]
     if len(stamps) < 2:

@@ -165,6 +165,14 @@ Normalized form: *-*-* *:00:00
        From now: 59min left
        Iter. #2: Wed 2026-12-02 12:00:00 UTC
 """
+# systemd 257 (Debian 13), in UTC.
+CALENDAR_TRIXIE = """  Original form: hourly
+Normalized form: *-*-* *:00:00
+    Next elapse: Wed 2026-12-02 10:00:00 UTC
+       From now: 4s left
+   Iteration #2: Wed 2026-12-02 11:00:00 UTC
+       From now: 1h 0min left
+"""
 CALENDAR_LOCAL = """  Original form: hourly
 Normalized form: *-*-* *:00:00
     Next elapse: Wed 2026-12-02 12:00:00 CET
@@ -178,6 +186,7 @@ Normalized form: *-*-* *:00:00
 def test_the_backup_bound_comes_from_the_schedule():
     assert audit_metrics.schedule_interval(CALENDAR) == 3600
     assert audit_metrics.schedule_interval(CALENDAR_LOCAL) == 3600
+    assert audit_metrics.schedule_interval(CALENDAR_TRIXIE) == 3600
     assert audit_metrics.schedule_interval("") is None
     assert audit_metrics.backup_max_age(3600, 604800) == 7260
     assert audit_metrics.backup_max_age(None, 604800) == 604800
