@@ -10,6 +10,7 @@ and the test output."""
 import json
 import os
 import re
+import shlex
 import time
 
 import pytest
@@ -48,13 +49,13 @@ def record(**values):
     print("alerting figures: %s" % json.dumps(values, sort_keys=True))
 
 
-def api(host, path):
-    return json.loads(host.check_output("curl -sS --max-time 5 '%s%s'" % (PROMETHEUS, path)))["data"]
+def api(host, path, *options):
+    command = "curl -sS --max-time 5 %s '%s%s'" % (" ".join(options), PROMETHEUS, path)
+    return json.loads(host.check_output(command))["data"]
 
 
 def query(host, expression):
-    return api(host, "/api/v1/query?query=" + expression.replace(" ", "%20").replace('"', "%22")
-               .replace("{", "%7B").replace("}", "%7D").replace("+", "%2B").replace("=", "%3D").replace("!", "%21"))["result"]
+    return api(host, "/api/v1/query", "-G", "--data-urlencode", shlex.quote("query=" + expression))["result"]
 
 
 def deliveries(host):
@@ -82,8 +83,8 @@ def receiver(server):
     server.run("systemctl stop alert-receiver; rm -f /run/alert-receiver.jsonl")
     server.check_output("cat > /run/alert-receiver.py <<'EOF'\n%s\nEOF" % RECEIVER)
     server.check_output("systemd-run --unit alert-receiver --collect python3 /run/alert-receiver.py")
-    wait_for(lambda: server.run("curl -s -o /dev/null -X POST -d '{\"alerts\": []}' "
-                                "-H 'Content-Length: 13' http://127.0.0.1:9095/").rc == 0, what="the webhook receiver")
+    wait_for(lambda: server.run("curl -sf -o /dev/null -X POST -d '{\"alerts\": []}' http://127.0.0.1:9095/").rc == 0,
+             what="the webhook receiver")
     server.run("rm -f /run/alert-receiver.jsonl")
     yield server
     server.run("systemctl stop alert-receiver")
