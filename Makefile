@@ -54,6 +54,13 @@ lint: tools
 	python3 scripts/check-doc-tests.py
 	# docs/hardening.md "What the audit checks" lists the audit module's checks, and their runbook links resolve.
 	python3 scripts/check-audit-table.py
+	# The alert rules (roles/monitoring) are valid and every rule is unit-tested, fires and stays quiet
+	# (promtool from Debian's prometheus package, scripts/promtool.sh); the audit's metrics parse.
+	promtool="$$(scripts/promtool.sh)"
+	"$$promtool" check rules roles/monitoring/files/tailnet-headscale.rules.yml
+	"$$promtool" test rules tests/monitoring/rules-test.yml
+	python3 scripts/check-alert-rules.py
+	PROMTOOL="$$promtool" scripts/units.sh tests/unit/plugins/module_utils/test_audit_metrics.py -k promtool
 	python3 scripts/check-core-versions.py
 	python3 scripts/gen-refusal-counts.py --check
 	# The benchmark tables of README.md and docs/benchmarks.md are written from bench/results.

@@ -11,6 +11,12 @@ PACKAGES=systemd,systemd-sysv,dbus,python3,iproute2,ca-certificates,procps,curl,
 for suite in $DEBIAN_SUITES; do
   debian_image "tailnet-headscale/debian-systemd:$suite-r$IMAGE_REVISION" "$suite" "$PACKAGES" /sbin/init
 done
+# The security scenario's server also runs the monitoring stack (roles/monitoring, the alerting tests): Debian's
+# Prometheus, Alertmanager and node_exporter, and PyYAML for the scheduled audit. An image of its own, so the
+# others stay as they are; the packages' services stay off until the monitoring role turns them on.
+MONITORING_REVISION=1
+debian_image "tailnet-headscale/debian-monitoring:trixie-r$MONITORING_REVISION" trixie \
+  "$PACKAGES,prometheus,prometheus-alertmanager,prometheus-node-exporter,python3-yaml" /sbin/init
 # The controller on current ansible-core (scripts/controller.sh): Debian 13's
 # Python 3.13, since ansible-core 2.20 and later need 3.12 and the host has 3.11.
 "$REPO_ROOT/scripts/controller.sh" --image

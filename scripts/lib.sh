@@ -88,6 +88,10 @@ debian_image() {  # IMAGE SUITE PACKAGES CMD
   # proxy role may turn it on, so the other scenarios see no stray listener.
   as_root rm -f "$rootfs"/etc/systemd/system/multi-user.target.wants/nginx.service \
     "$rootfs"/etc/nginx/sites-enabled/default
+  # Debian's Prometheus packages start at boot (Prometheus on :9090, headscale's metrics port): only
+  # the monitoring role turns them on.
+  as_root rm -f "$rootfs"/etc/systemd/system/multi-user.target.wants/prometheus*.service \
+    "$rootfs"/etc/systemd/system/timers.target.wants/prometheus*.timer
   as_root tar -C "$rootfs" -c . | docker import -c "CMD [\"$cmd\"]" - "$image" >/dev/null
   as_root rm -rf "$rootfs" "$rootfs.log"
   log "built $image"

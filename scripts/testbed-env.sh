@@ -27,5 +27,6 @@ export TAILNET_OIDC_PROVIDER_BINARY=$op
 export TAILNET_OIDC_PROVIDER_BINARY_SHA256=$(sha "$op")
 export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
+export TAILNET_IMAGE_MONITORING=tailnet-headscale/debian-monitoring:trixie-r$(sed -n 's/^MONITORING_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 $tools
 ENV

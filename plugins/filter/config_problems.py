@@ -62,6 +62,7 @@ from urllib.parse import urlsplit
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tailnet.headscale.plugins.module_utils import audit
 from ansible_collections.tailnet.headscale.plugins.module_utils.validation import (
     KEY_EXPIRATION_MINIMUM,
     duration_problem,
@@ -114,6 +115,11 @@ DEFAULTS = dict(
     headscale_oidc_allow_insecure_issuer=False,
     # Not a role variable: a secret given inline this way is refused.
     headscale_oidc_client_secret="",
+    headscale_audit_timer=False,
+    headscale_audit_timer_interval=300,
+    headscale_audit_top_clients=10,
+    headscale_audit_thresholds={},
+    headscale_audit_skip=[],
 )
 # headscale's oidc keys the role writes from its headscale_oidc_* variables: set in headscale_config
 # they would bypass the role's checks (and the secret's file), so they are refused there.
@@ -302,7 +308,9 @@ def number_problems(s):
     for name, minimum, meaning in (("headscale_backup_keep", 1, "how many backups to keep"),
                                    ("headscale_health_timeout", 1, "seconds headscale has to become healthy"),
                                    ("headscale_registration_alert_threshold", 1, "requests before a warning"),
-                                   ("headscale_registration_alert_window", 1, "seconds")):
+                                   ("headscale_registration_alert_window", 1, "seconds"),
+                                   ("headscale_audit_timer_interval", 10, "seconds between scheduled audits"),
+                                   ("headscale_audit_top_clients", 1, "client addresses the metrics name")):
         value = s[name]
         if isinstance(value, bool) or not isinstance(value, int):
             try:
@@ -464,6 +472,27 @@ def oidc_problems(config, s):
                         "into the tailnet. Set headscale_oidc_allowed_domains, headscale_oidc_allowed_groups or "
                         "headscale_oidc_allowed_users, or set headscale_oidc_allow_any_user: true if every account "
                         "of that provider may join" % issuer)
+def audit_problems(s):
+    """The scheduled audit's skip list and thresholds, checked as the audit module checks its own."""
+    if not s["headscale_audit_timer"]:
+        return []
+    problems = []
+    skip = s["headscale_audit_skip"]
+    unknown = sorted(set(skip if isinstance(skip, list) else [skip]) - set(audit.CHECK_IDS))
+    if unknown:
+        problems.append("headscale_audit_skip names unknown check id(s) %s: the checks are %s"
+                        % (", ".join(map(str, unknown)), ", ".join(audit.CHECK_IDS)))
+    thresholds = s["headscale_audit_thresholds"]
+    if not isinstance(thresholds, dict):
+        return problems + ["headscale_audit_thresholds must be a mapping such as {max_node_key_age: 90d}, got %r" % (thresholds,)]
+    unknown = sorted(set(thresholds) - set(audit.DEFAULT_THRESHOLDS))
+    if unknown:
+        problems.append("headscale_audit_thresholds names unknown threshold(s) %s: they are %s"
+                        % (", ".join(map(str, unknown)), ", ".join(sorted(audit.DEFAULT_THRESHOLDS))))
+    try:
+        audit.thresholds_in_seconds(dict((k, v) for k, v in thresholds.items() if k in audit.DEFAULT_THRESHOLDS))
+    except (ValueError, TypeError) as error:
+        problems.append("headscale_audit_thresholds: %s" % error)
     return problems
 
 
@@ -479,7 +508,8 @@ def config_problems(config, settings):
     s.update(settings)
     return (pin_problems(s) + server_url_problems(config, s) + listener_problems(config, s)
             + removed_key_problems(config) + dns_problems(config) + node_expiry_problems(config)
-            + storage_problems(config, s) + number_problems(s) + object_problems(s) + oidc_problems(config, s))
+            + storage_problems(config, s) + number_problems(s) + object_problems(s) + oidc_problems(config, s)
+            + audit_problems(s))
 
 
 class FilterModule(object):

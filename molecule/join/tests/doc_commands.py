@@ -89,7 +89,7 @@ def main():
     """`make lint`: every doc parses, and lists what the join scenario will run and skip."""
     root = pathlib.Path(__file__).resolve().parents[3]
     problems = 0
-    for doc in ("docs/quick-start.md", "docs/client-role.md", "docs/operations.md"):
+    for doc in ("docs/quick-start.md", "docs/client-role.md", "docs/operations.md", "docs/monitoring.md"):
         try:
             found = commands(root / doc)
         except DocError as error:

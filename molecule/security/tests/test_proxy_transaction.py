@@ -17,7 +17,7 @@ STAGED = {"certificate": "/etc/nginx/tailnet-headscale/staged/server.crt",
 LOCK = "/run/tailnet-headscale.lock"
 LOCK_TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "plugins", "module_utils", "host_lock.py")
 # Only the proxy play of site.yml runs: the server play matches no host.
-PROXY_ONLY = {"headscale_target_hosts": "no-such-host"}
+PROXY_ONLY = {"headscale_target_hosts": "no-such-host", "headscale_monitoring_target_hosts": "no-such-host"}
 HTTPS = ("curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{ssl_verify_result}' "
          "https://headscale.lab/health")
 

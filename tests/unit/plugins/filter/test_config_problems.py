@@ -99,6 +99,13 @@ def test_every_setting_the_filter_knows_is_a_role_variable_with_the_same_default
     ({}, {"headscale_binary_src": "/tmp/hs"}, ["headscale_binary_sha256 is empty"]),
     ({}, {"headscale_binary_sha256": "abc"}, ["'abc'"]),
     ({}, {"headscale_release_checksums": {"0.29.3": {"amd64": "not-a-sha"}}}, ["0.29.3/amd64='not-a-sha'"]),
+    ({}, {"headscale_audit_timer": True, "headscale_audit_skip": ["node-key-old", "no-such-check"]},
+     ["headscale_audit_skip", "no-such-check"]),
+    ({}, {"headscale_audit_timer": True, "headscale_audit_thresholds": {"max_node_key_age": "ninety days"}},
+     ["headscale_audit_thresholds", "max_node_key_age"]),
+    ({}, {"headscale_audit_timer": True, "headscale_audit_thresholds": {"max_age": "1d"}},
+     ["unknown threshold(s) max_age"]),
+    ({}, {"headscale_audit_timer_interval": 0}, ["headscale_audit_timer_interval"]),
 ])
 def test_a_bad_request_is_named_with_its_fix(config, settings, words):
     found = problems(config, **settings)
@@ -113,6 +120,10 @@ def test_opt_ins_accept_what_they_name():
                     headscale_allow_open_socket_permission=True, headscale_allow_unsupported_database=True,
                     headscale_allow_public_listeners=True, headscale_allow_public_metrics=True,
                     headscale_allow_insecure_server_url=True) == []
+
+
+def test_the_audit_settings_are_checked_only_when_the_timer_is_on():
+    assert problems({}, headscale_audit_skip=["no-such-check"], headscale_audit_thresholds={"x": 1}) == []
 
 
 def test_every_problem_is_reported_at_once():

@@ -146,6 +146,6 @@ def test_every_installed_template_or_file_comes_from_the_list():
     # _headscale_oidc_secret_sha256), and read-state.sh.j2 checks both checksums on the host.
     for name, text in tasks_text().items():
         for module, src in re.findall(r"(ansible\.builtin\.(?:template|copy)):\n(?:\s+#.*\n)?\s+src: (.*)", text):
-            assert src.startswith('"{{ _headscale_managed_files.') or src in (
+            assert src.startswith(('"{{ _headscale_managed_files.', '"{{ _headscale_managed_files[')) or src in (
                 '"{{ _headscale_controller_binary }}"', '"{{ headscale_oidc_client_secret_file }}"'), \
                 "%s: %s from %s is not in _headscale_managed_files" % (name, module, src)
