@@ -472,6 +472,9 @@ def oidc_problems(config, s):
                         "into the tailnet. Set headscale_oidc_allowed_domains, headscale_oidc_allowed_groups or "
                         "headscale_oidc_allowed_users, or set headscale_oidc_allow_any_user: true if every account "
                         "of that provider may join" % issuer)
+    return problems
+
+
 def audit_problems(s):
     """The scheduled audit's skip list and thresholds, checked as the audit module checks its own."""
     if not s["headscale_audit_timer"]:
