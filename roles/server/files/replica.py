@@ -138,7 +138,7 @@ def litestream_restore(settings, secrets_dir, key_path, source, output):
     if p.returncode != 0:
         raise ReplicaError("litestream restore of %s from sftp://%s@%s:%s%s failed: %s" % (
             source, settings["sftp"]["user"], settings["sftp"]["host"], settings["sftp"]["port"],
-            settings["sftp"]["path"], p.stderr.decode(errors="replace").strip()[-600:]))
+            settings["sftp"]["path"], (p.stderr + p.stdout).decode(errors="replace").strip()[-600:]))
     return os.path.exists(output)
 
 
