@@ -128,10 +128,17 @@ def test_keys_that_do_not_decrypt_are_refused(disaster, tmp_path):
     wrong = tmp_path / "wrong-identity"
     wrong.write_text(disaster["aux"].check_output("age-keygen 2>/dev/null") + "\n")
     wrong.chmod(0o600)
-    rc, out, _ = site("-e", "headscale_recover=true", "-e", "headscale_recover_age_identity=%s" % wrong)
+    # -vvv: the SFTP key and the identity travel on stdin of no_log tasks, never into the output.
+    rc, out, _ = site("-vvv", "-e", "headscale_recover=true", "-e", "headscale_recover_age_identity=%s" % wrong)
     assert rc != 0
     assert "do not decrypt" in out, out[-3000:]
     assert untouched(get(SERVER))
+    with open(os.path.join(SECRETS, "sftp_ed25519")) as handle:
+        key_body = [line for line in handle.read().splitlines() if line and not line.startswith("-----")]
+    identity = [line for line in wrong.read_text().splitlines() if line.startswith("AGE-SECRET-KEY-")]
+    assert key_body and identity
+    for secret in key_body + identity:
+        assert secret not in out, "a secret reached the -vvv output"
 
 
 def runbook():
