@@ -11,7 +11,7 @@ TOOLS = tools_env="$$(scripts/tools-env.sh)"; eval "$$tools_env"
 TESTBED = testbed_env="$$(scripts/testbed-env.sh)"; eval "$$testbed_env"
 MOLECULE_SCENARIOS ?= $(notdir $(patsubst %/molecule.yml,%,$(wildcard molecule/*/molecule.yml)))
 # Longest first, so the lanes end together; a scenario not named here runs after these.
-LONGEST_FIRST = faults security default join upgrade clients oidc
+LONGEST_FIRST = faults security default disaster_recovery join upgrade clients oidc
 ORDERED_SCENARIOS = $(filter $(MOLECULE_SCENARIOS),$(LONGEST_FIRST)) $(filter-out $(LONGEST_FIRST),$(MOLECULE_SCENARIOS))
 # sanity-all is CPU work, the scenarios mostly wait on containers: they share the lanes well.
 # The scenarios of CONTROLLER_SCENARIOS run on the Debian 13 controller's newest ansible-core in make

@@ -38,7 +38,7 @@ def save(bench, title, figures, **extra):
 
 def load_all():
     """Every saved result, in the order the benchmarks run."""
-    order = ["server", "upgrade", "modules", "join", "nodes"]
+    order = ["server", "upgrade", "modules", "join", "nodes", "disaster_recovery"]
     found = sorted((name[:-len(".json")] for name in os.listdir(RESULTS) if name.endswith(".json")) if os.path.isdir(RESULTS) else [],
                    key=lambda bench: (order.index(bench) if bench in order else len(order), bench))
     results = []

@@ -219,8 +219,19 @@ def nodes_detail(result):
     return "\n".join(lines)
 
 
+def disaster_recovery_detail(result):
+    """What molecule/disaster_recovery measured, from its saved result."""
+    lines = ["lost the server (molecule/disaster_recovery: litestream to SFTP every %.0f s, 2 real tailscale clients,"
+             " users written in a loop, docker rm -f, rebuilt on a fresh container; %s)"
+             % (result["sync_interval_s"], loads(result)),
+             "  acknowledged writes at the kill   %d, lost %d" % (result["writes_acknowledged"], result["writes_lost"])]
+    for fig in result["figures"]:
+        lines.append("  %-55s %8s  goal %-7s %s" % (fig["name"], fig["shown"], fig["goal"] or "-", verdict(fig)))
+    return "\n".join(lines)
+
+
 DETAILS = {"server": server_detail, "upgrade": upgrade_detail, "modules": modules_detail, "join": join_detail,
-           "nodes": nodes_detail}
+           "nodes": nodes_detail, "disaster_recovery": disaster_recovery_detail}
 
 
 def detail_block(bench):

@@ -17,6 +17,11 @@ done
 MONITORING_REVISION=1
 debian_image "tailnet-headscale/debian-monitoring:trixie-r$MONITORING_REVISION" trixie \
   "$PACKAGES,prometheus,prometheus-alertmanager,prometheus-node-exporter,python3-yaml" /sbin/init
+# The disaster_recovery scenario's hosts: the server needs age (the role encrypts the keys with it),
+# the replica host Debian's openssh-server (the SFTP target). Its own image, so no other scenario
+# gets an SSH daemon listening.
+DR_IMAGE_REVISION=1
+debian_image "tailnet-headscale/debian-dr:bookworm-r$DR_IMAGE_REVISION" bookworm "$PACKAGES,openssh-server,age" /sbin/init
 # The controller on current ansible-core (scripts/controller.sh): Debian 13's
 # Python 3.13, since ansible-core 2.20 and later need 3.12 and the host has 3.11.
 "$REPO_ROOT/scripts/controller.sh" --image

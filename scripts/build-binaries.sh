@@ -6,7 +6,7 @@
 
 command -v go >/dev/null || die "Go toolchain not found (looked in PATH and /usr/local/go/bin); install Go >= 1.21"
 
-build() {  # build DEST_DIR MODULE VERSION PACKAGE...
+build() {  # build DEST_DIR MODULE VERSION PACKAGE... (LDFLAGS_EXTRA in the environment: more -ldflags)
   local dest="$1" module="$2" version="$3"; shift 3
   if [ -f "$dest/.complete" ]; then
     log "cached: $dest"
@@ -30,7 +30,7 @@ build() {  # build DEST_DIR MODULE VERSION PACKAGE...
   for pkg in "$@"; do pkgs+=("$module/${pkg#./}@$version"); done
   # CGO off: headscale's sqlite driver is pure Go, and static binaries run in any test image.
   GOPROXY="file://$modcache/cache/download" GOSUMDB=off GOFLAGS=-mod=readonly \
-    GOBIN="$dest.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "${pkgs[@]}"
+    GOBIN="$dest.tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w ${LDFLAGS_EXTRA:-}" "${pkgs[@]}"
   (cd "$dest.tmp" && sha256sum -- * > SHA256SUMS)
   touch "$dest.tmp/.complete"
   rm -rf "$dest"
@@ -64,3 +64,7 @@ done
 build "$(tailscale_bin_dir "$TAILSCALE_VERSION")" tailscale.com "$TAILSCALE_VERSION" ./cmd/tailscale ./cmd/tailscaled
 # The OpenID provider of molecule/oidc (zitadel's OIDC library; Dex is refused by the module proxy).
 build_local "$(oidc_provider_bin_dir)" "$OIDC_PROVIDER_SRC" tailnet-oidc-provider
+# Litestream (the server role's opt-in replication). `go install mod@version` does not stamp
+# litestream's version (its main.Version stays "(development build)"): set it with -X.
+LDFLAGS_EXTRA="-X main.Version=$LITESTREAM_VERSION" \
+  build "$(litestream_bin_dir "$LITESTREAM_VERSION")" github.com/benbjohnson/litestream "$LITESTREAM_VERSION" ./cmd/litestream

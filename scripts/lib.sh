@@ -17,6 +17,11 @@ HEADSCALE_VERSION="${HEADSCALE_VERSION:-v$(role_headscale_version)}"
 [ "$HEADSCALE_VERSION" != v ] || { printf 'ERROR: no headscale_version in roles/server/defaults/main.yml\n' >&2; exit 1; }
 HEADSCALE_PREVIOUS_VERSION="${HEADSCALE_PREVIOUS_VERSION:-v0.28.0}"
 TAILSCALE_VERSION="${TAILSCALE_VERSION:-v1.102.4}"
+# Litestream: the server role's default (roles/server/defaults/main.yml is the one place it is written).
+role_litestream_version() {
+  sed -n 's/^headscale_litestream_version: *"\{0,1\}\([0-9][^"]*\)"\{0,1\} *$/\1/p' "$REPO_ROOT/roles/server/defaults/main.yml"
+}
+LITESTREAM_VERSION="${LITESTREAM_VERSION:-v$(role_litestream_version)}"
 DEBIAN_SUITES="${DEBIAN_SUITES:-bookworm trixie}"
 DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
@@ -49,6 +54,7 @@ oidc_provider_bin_dir() {
   version="$(sed -n 's/^require github.com\/zitadel\/oidc\/v3 \(v[^ ]*\)$/\1/p' "$OIDC_PROVIDER_SRC/go.mod")"
   echo "$BIN_CACHE/oidc-provider-zitadel-$version-$(cat "$OIDC_PROVIDER_SRC/go.mod" "$OIDC_PROVIDER_SRC/go.sum" "$OIDC_PROVIDER_SRC/main.go" | sha256sum | cut -c1-12)-linux-$GOARCH_HOST"
 }
+litestream_bin_dir() { echo "$BIN_CACHE/litestream-$1-linux-$GOARCH_HOST"; }
 
 # A virtualenv at DIR with what the pip arguments name, built once: DIR/.complete
 # marks a finished build, so an interrupted one is started over. pip talks on stderr.

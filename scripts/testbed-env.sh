@@ -10,7 +10,8 @@ hs="$(headscale_bin_dir "$HEADSCALE_VERSION")/headscale"
 hs_prev="$(headscale_bin_dir "$HEADSCALE_PREVIOUS_VERSION")/headscale"
 ts_dir="$(tailscale_bin_dir "$TAILSCALE_VERSION")"
 op="$(oidc_provider_bin_dir)/tailnet-oidc-provider"
-for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled" "$op"; do
+ls_bin="$(litestream_bin_dir "$LITESTREAM_VERSION")/litestream"
+for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled" "$op" "$ls_bin"; do
   [ -x "$f" ] || die "$f is missing: run scripts/build-binaries.sh"
 done
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -25,7 +26,11 @@ export TAILNET_HEADSCALE_PREVIOUS_BINARY_SHA256=$(sha "$hs_prev")
 export TAILNET_TAILSCALE_DIR=$ts_dir
 export TAILNET_OIDC_PROVIDER_BINARY=$op
 export TAILNET_OIDC_PROVIDER_BINARY_SHA256=$(sha "$op")
+export TAILNET_LITESTREAM_VERSION=${LITESTREAM_VERSION#v}
+export TAILNET_LITESTREAM_BINARY=$ls_bin
+export TAILNET_LITESTREAM_BINARY_SHA256=$(sha "$ls_bin")
 export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
+export TAILNET_IMAGE_DR=tailnet-headscale/debian-dr:bookworm-r$(sed -n 's/^DR_IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_MONITORING=tailnet-headscale/debian-monitoring:trixie-r$(sed -n 's/^MONITORING_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 $tools

@@ -120,6 +120,21 @@ DEFAULTS = dict(
     headscale_audit_top_clients=10,
     headscale_audit_thresholds={},
     headscale_audit_skip=[],
+    headscale_litestream=False,
+    headscale_litestream_version="0.5.3",
+    headscale_litestream_binary_sha256="",
+    headscale_litestream_binary_src="",
+    headscale_litestream_release_checksums={},
+    headscale_litestream_sftp_host="",
+    headscale_litestream_sftp_port=22,
+    headscale_litestream_sftp_user="",
+    headscale_litestream_sftp_path="/headscale",
+    headscale_litestream_sftp_key_file="",
+    headscale_litestream_sftp_host_key="",
+    headscale_litestream_sync_interval="1s",
+    headscale_litestream_age_recipient="",
+    headscale_recover=False,
+    headscale_recover_age_identity="",
 )
 # headscale's oidc keys the role writes from its headscale_oidc_* variables: set in headscale_config
 # they would bypass the role's checks (and the secret's file), so they are refused there.
@@ -135,6 +150,9 @@ OIDC_MANAGED_KEYS = (
 INLINE_SECRET_FIX = ("a secret in the inventory ends up in config.yaml, in -vvv output and in every backup of the "
                      "config. Write it to a file on the controller (mode 0600, e.g. ansible-vault encrypted) and set "
                      "headscale_oidc_client_secret_file to its path")
+AGE_RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
+SSH_PUBLIC_KEY_RE = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$")
+GO_DURATION_RE = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
 
 
 def _get(config, path, default=None):
@@ -499,6 +517,61 @@ def audit_problems(s):
     return problems
 
 
+def litestream_problems(config, s):
+    """Replication (headscale_litestream) and recovery (headscale_recover): every input it needs, checked
+    before anything changes."""
+    problems = []
+    if s["headscale_recover"] and not s["headscale_litestream"]:
+        problems.append("headscale_recover is true but headscale_litestream is false: recovery restores the "
+                        "Litestream replica; set headscale_litestream and its headscale_litestream_sftp_* settings "
+                        "(to restore a backup directory instead, use headscale_restore_from).")
+    if not s["headscale_litestream"]:
+        return problems
+    if str(_get(config, "database.type", "sqlite")) not in SQLITE_TYPES:
+        problems.append("headscale_litestream replicates sqlite only; database.type is %r: turn headscale_litestream off."
+                        % (_get(config, "database.type"),))
+    version = s["headscale_litestream_version"]
+    if not isinstance(version, str) or not VERSION_RE.match(version):
+        problems.append("headscale_litestream_version %r is not a release number such as 0.5.3 (no leading v)." % (version,))
+    sha = s["headscale_litestream_binary_sha256"]
+    if sha and not SHA256_RE.match(str(sha)):
+        problems.append("headscale_litestream_binary_sha256 '%s' is not a sha256 (64 hex digits)." % (sha,))
+    recorded = (s["headscale_litestream_release_checksums"] or {}).get(version, {}) or {}
+    if not sha and not recorded:
+        problems.append("no sha256 is pinned for litestream %s: set headscale_litestream_binary_sha256 to the "
+                        "binary's sha256 (sha256sum litestream), or record it per architecture in "
+                        "headscale_litestream_release_checksums; the role installs no binary it cannot verify." % (version,))
+    if s["headscale_litestream_binary_src"] and not sha:
+        problems.append("headscale_litestream_binary_src is set (%r) but headscale_litestream_binary_sha256 is empty; "
+                        "set it to the file's sha256 (sha256sum FILE)." % (s["headscale_litestream_binary_src"],))
+    for name, example in (("headscale_litestream_sftp_host", "backup.example.com"),
+                          ("headscale_litestream_sftp_user", "headscale-replica"),
+                          ("headscale_litestream_sftp_path", "/headscale"),
+                          ("headscale_litestream_sftp_key_file", "files/litestream_ed25519 (a 0600 file on the controller)")):
+        if not s[name]:
+            problems.append("headscale_litestream is on but %s is empty: set it, e.g. %s." % (name, example))
+    if not SSH_PUBLIC_KEY_RE.match(str(s["headscale_litestream_sftp_host_key"] or "")):
+        problems.append("headscale_litestream_sftp_host_key must be the replica host's public key, e.g. the content of "
+                        "its /etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...): litestream trusts no other host.")
+    if not AGE_RECIPIENT_RE.match(str(s["headscale_litestream_age_recipient"] or "")):
+        problems.append("headscale_litestream_age_recipient %r is not an age public key (age1..., from age-keygen): "
+                        "the noise and DERP private keys leave the host only encrypted to it."
+                        % (s["headscale_litestream_age_recipient"],))
+    if not GO_DURATION_RE.match(str(s["headscale_litestream_sync_interval"])):
+        problems.append("headscale_litestream_sync_interval %r is not a duration such as 1s or 500ms."
+                        % (s["headscale_litestream_sync_interval"],))
+    try:
+        port = int(str(s["headscale_litestream_sftp_port"]), 10)
+        if not 0 < port < 65536:
+            raise ValueError
+    except ValueError:
+        problems.append("headscale_litestream_sftp_port %r is not a TCP port." % (s["headscale_litestream_sftp_port"],))
+    if s["headscale_recover"] and not s["headscale_recover_age_identity"]:
+        problems.append("headscale_recover is true but headscale_recover_age_identity is empty: set it to the controller "
+                        "file with the age identity of headscale_litestream_age_recipient, which decrypts the keys.")
+    return problems
+
+
 def config_problems(config, settings):
     if not isinstance(config, dict):
         raise AnsibleFilterError("config_problems: the configuration must be a mapping, got %r" % (config,))
@@ -512,7 +585,7 @@ def config_problems(config, settings):
     return (pin_problems(s) + server_url_problems(config, s) + listener_problems(config, s)
             + removed_key_problems(config) + dns_problems(config) + node_expiry_problems(config)
             + storage_problems(config, s) + number_problems(s) + object_problems(s) + oidc_problems(config, s)
-            + audit_problems(s))
+            + audit_problems(s) + litestream_problems(config, s))
 
 
 class FilterModule(object):

@@ -133,3 +133,36 @@ def test_every_problem_is_reported_at_once():
 def test_unknown_settings_are_a_bug_in_the_caller():
     with pytest.raises(AnsibleFilterError, match="headscale_colour"):
         config_problems(CONFIG, {"headscale_colour": "red"})
+
+
+LITESTREAM = dict(
+    headscale_litestream=True, headscale_litestream_binary_sha256=SHA, headscale_litestream_sftp_host="10.0.0.2",
+    headscale_litestream_sftp_user="replica", headscale_litestream_sftp_key_file="/ctl/key",
+    headscale_litestream_sftp_host_key="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+    headscale_litestream_age_recipient="age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+)
+
+
+def test_replication_with_every_setting_passes():
+    assert problems(**LITESTREAM) == []
+    assert problems(**dict(LITESTREAM, headscale_recover=True, headscale_recover_age_identity="/ctl/id")) == []
+
+
+@pytest.mark.parametrize("settings,words", [
+    (dict(headscale_litestream_binary_sha256=""), ["no sha256 is pinned for litestream 0.5.3", "headscale_litestream_binary_sha256"]),
+    (dict(headscale_litestream_sftp_host=""), ["headscale_litestream_sftp_host is empty"]),
+    (dict(headscale_litestream_sftp_key_file=""), ["headscale_litestream_sftp_key_file is empty"]),
+    (dict(headscale_litestream_sftp_host_key="10.0.0.2 ssh-ed25519"), ["headscale_litestream_sftp_host_key", "trusts no other host"]),
+    (dict(headscale_litestream_age_recipient="AGE-SECRET-KEY-1XYZ"), ["not an age public key"]),
+    (dict(headscale_litestream_sync_interval="soon"), ["'soon'", "1s"]),
+    (dict(headscale_litestream_sftp_port=70000), ["headscale_litestream_sftp_port 70000"]),
+    (dict(headscale_recover=True), ["headscale_recover_age_identity is empty"]),
+])
+def test_a_bad_replication_setting_is_named_with_its_fix(settings, words):
+    found = " | ".join(problems(**dict(LITESTREAM, **settings)))
+    for word in words:
+        assert word in found, (word, found)
+
+
+def test_recover_without_replication_is_refused():
+    assert "headscale_recover is true but headscale_litestream is false" in " ".join(problems(headscale_recover=True))
