@@ -34,11 +34,30 @@ def summary(results):
     return "\n".join(lines)
 
 
+def _conditions(result):
+    """The machine a result was measured on, with the load average it saw where the run recorded one."""
+    machine = result.get("machine", "machine not recorded")
+    loads = []
+
+    def flatten(value):
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                flatten(item)
+        elif isinstance(value, (int, float)):
+            loads.append(value)
+    flatten(result.get("load_average"))
+    if loads:
+        machine += ", load average %.1f-%.1f" % (min(loads), max(loads))
+    return "%s, %s" % (machine, result.get("date", "date not recorded"))
+
+
 def measured(results):
-    """When and where the results were measured, from what the runs saved."""
-    dates = sorted(set(result.get("date", "date not recorded") for result in results))
-    machines = sorted(set(result.get("machine", "machine not recorded") for result in results))
-    return "%s, %s" % ("; ".join(machines), " to ".join([dates[0], dates[-1]] if len(dates) > 1 else dates))
+    """When and where the results were measured, from what the runs saved: each set of conditions
+    with the benchmarks measured under it, so a loaded run is never shown as a quiet one."""
+    groups = {}
+    for result in results:
+        groups.setdefault(_conditions(result), []).append(result["bench"])
+    return "; ".join("%s: %s" % (", ".join(benches), conditions) for conditions, benches in groups.items())
 
 
 def readme_table(results):
