@@ -14,6 +14,7 @@ import shlex
 import time
 
 import pytest
+import yaml
 
 from conftest import ADDRESSES, wait_for
 
@@ -21,6 +22,16 @@ PROMETHEUS = "http://127.0.0.1:9091"
 RESULTS = os.environ.get("TAILNET_ALERTING_RESULTS", "/tmp/tailnet-alerting-results.json")
 # The goal of the issue: a burst reaches the receiver within two minutes with the documented intervals.
 LATENCY_BOUND = 120
+PROXY_DEFAULTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "proxy", "defaults", "main.yml")
+
+
+def registration_refill_seconds():
+    """How long the proxy takes to give an address its whole registration burst back (nginx's
+    limit_req: burst requests, refilled at the rate), from the role's defaults the scenario uses."""
+    with open(PROXY_DEFAULTS) as handle:
+        defaults = yaml.safe_load(handle)
+    count, unit = re.match(r"^(\d+)r/([sm])$", defaults["headscale_proxy_registration_rate"]).groups()
+    return defaults["headscale_proxy_registration_burst"] / (int(count) / (60.0 if unit == "m" else 1.0))
 EXPOSURE_RE = re.compile(r"Overall exposure level for \S+: ([0-9.]+)")
 
 # The webhook receiver: one JSON line per delivery, with the time it arrived (the server's clock,
@@ -136,9 +147,15 @@ def test_a_registration_burst_reaches_the_receiver_within_two_minutes(server, re
     client = start_client(attacker_host, "wrong-keys")
     started = time.time()
     # Wrong keys through the proxy: the threshold is 2 requests, the third is a burst.
-    for attempt in range(4):
-        result = client.up("tskey-auth-kWRONG%d-%s" % (attempt, "0" * 40))
-        assert result.rc != 0, result.stdout
+    try:
+        for attempt in range(4):
+            result = client.up("tskey-auth-kWRONG%d-%s" % (attempt, "0" * 40))
+            assert result.rc != 0, result.stdout
+    finally:
+        # These logins spent the attacker's budget at the proxy: test_attacks.py floods from the same
+        # address and counts on a full burst, so it is given back before the next test.
+        client.stop()
+        refilled_at = time.time() + registration_refill_seconds() + 2
     bursts = wait_for(lambda: journal_json(server, started - 1, "event=registration-burst remote=%s" % attacker),
                       timeout=30, what="the registration watch's burst warning")
     burst_at = int(bursts[0]["__REALTIME_TIMESTAMP"]) / 1e6
@@ -152,6 +169,7 @@ def test_a_registration_burst_reaches_the_receiver_within_two_minutes(server, re
     assert alerts[0]["annotations"]["runbook"] == "docs/operations.md#runbook-a-registration-burst"
     # The audit's own journal record of the finding.
     assert journal_json(server, started - 1, "event=audit-finding id=registration-burst")
+    time.sleep(max(0, refilled_at - time.time()))
 
 
 def test_a_reusable_30_day_key_raises_its_finding_and_alert(server, receiver, mint_key):
