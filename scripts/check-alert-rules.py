@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Every alert of roles/monitoring/files/tailnet-headscale.rules.yml is unit-tested in
 tests/monitoring/rules-test.yml both ways: a case where it fires and one where it stays quiet
 (promtool test rules runs them; this checks that none is left out), and its runbook annotation

@@ -10,7 +10,9 @@ if [ -z "$version" ] || [ "$version" = "(none)" ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   version="$(apt-cache policy prometheus | sed -n 's/^ *Candidate: //p')"
 fi
-[ -n "$version" ] && [ "$version" != "(none)" ] || die "apt knows no prometheus package: add Debian's main archive to apt's sources"
+if [ -z "$version" ] || [ "$version" = "(none)" ]; then
+  die "apt knows no prometheus package: add Debian's main archive to apt's sources"
+fi
 dir="$CACHE_DIR/promtool-$(printf %s "$version" | tr -c 'A-Za-z0-9.\n' '_')"
 if [ ! -x "$dir/promtool" ]; then
   work="$(mktemp -d)"

@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import math
 import os
 import re
 import tempfile
@@ -47,7 +48,7 @@ def format_value(value):
     if isinstance(value, int):
         return str(value)
     value = float(value)
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if value in (float("inf"), float("-inf")):
         return "+Inf" if value > 0 else "-Inf"
@@ -178,8 +179,9 @@ def render(findings, facts, now_seconds, duration, interval, backup_max_age_seco
         seen[(finding["id"], finding["severity"])] = seen.get((finding["id"], finding["severity"]), 0) + 1
     for check_id, severity, dummy_title, dummy_fix, dummy_doc in CHECKS:
         seen.setdefault((check_id, severity), 0)
-    for (check_id, severity), count in sorted(seen.items(), key=lambda item: ([c[0] for c in CHECKS].index(item[0][0]),
-                                                                                SEVERITIES.index(item[0][1]))):
+    order = [c[0] for c in CHECKS]
+    for (check_id, severity), count in sorted(seen.items(),
+                                              key=lambda item: (order.index(item[0][0]), SEVERITIES.index(item[0][1]))):
         f.add("audit_findings", count, id=check_id, severity=severity)
 
     registrations = facts.get("registrations") or {}

@@ -118,7 +118,7 @@ def disaster():
 
 def test_a_fresh_host_next_to_a_live_replica_is_refused(disaster):
     fresh_server()
-    rc, out, _ = site()
+    rc, out, dummy = site()
     assert rc != 0
     assert "would take over the tailnet" in out and "headscale_recover=true" in out, out[-3000:]
     assert untouched(get(SERVER))
@@ -129,7 +129,7 @@ def test_keys_that_do_not_decrypt_are_refused(disaster, tmp_path):
     wrong.write_text(disaster["aux"].check_output("age-keygen 2>/dev/null") + "\n")
     wrong.chmod(0o600)
     # -vvv: the SFTP key and the identity travel on stdin of no_log tasks, never into the output.
-    rc, out, _ = site("-vvv", "-e", "headscale_recover=true", "-e", "headscale_recover_age_identity=%s" % wrong)
+    rc, out, dummy = site("-vvv", "-e", "headscale_recover=true", "-e", "headscale_recover_age_identity=%s" % wrong)
     assert rc != 0
     assert "do not decrypt" in out, out[-3000:]
     assert untouched(get(SERVER))
@@ -194,7 +194,7 @@ def test_recovery_brings_every_client_back_unchanged(disaster):
     assert not missing, "writes acknowledged more than %.0f s before the kill were lost: %s" % (SYNC_INTERVAL + MARGIN, missing)
     lost = [(name, at) for name, at in written if name not in users]
     # RPO: how far back from the kill writes were lost (0: none).
-    rpo = kill - min(at for _, at in lost) if lost else 0.0
+    rpo = kill - min(at for dummy, at in lost) if lost else 0.0
     STATE.update(rto=rto, playbook=playbook_s, rpo=rpo, lost=len(lost), kept=len(written) - len(lost))
     save()
 

@@ -22,6 +22,7 @@ PROMETHEUS = "http://127.0.0.1:9091"
 RESULTS = os.environ.get("TAILNET_ALERTING_RESULTS", "/tmp/tailnet-alerting-results.json")
 # The goal of the issue: a burst reaches the receiver within two minutes with the documented intervals.
 LATENCY_BOUND = 120
+EXPOSURE_RE = re.compile(r"Overall exposure level for \S+: ([0-9.]+)")
 PROXY_DEFAULTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "proxy", "defaults", "main.yml")
 
 
@@ -32,7 +33,7 @@ def registration_refill_seconds():
         defaults = yaml.safe_load(handle)
     count, unit = re.match(r"^(\d+)r/([sm])$", defaults["headscale_proxy_registration_rate"]).groups()
     return defaults["headscale_proxy_registration_burst"] / (int(count) / (60.0 if unit == "m" else 1.0))
-EXPOSURE_RE = re.compile(r"Overall exposure level for \S+: ([0-9.]+)")
+
 
 # The webhook receiver: one JSON line per delivery, with the time it arrived (the server's clock,
 # which the journal shares).

@@ -226,5 +226,5 @@ def test_promtool_accepts_the_metrics():
     text = render([dict(id="preauth-key-reusable", severity="high")],
                   facts(dict(("10.0.0.%d" % i, i) for i in range(20)), [dict(remote="10.0.0.1", count=6, time="x")], 1,
                         [node(1, 3)]))
-    done = subprocess.run([os.environ["PROMTOOL"], "check", "metrics"], input=text, capture_output=True, text=True)
+    done = subprocess.run([os.environ["PROMTOOL"], "check", "metrics"], input=text, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

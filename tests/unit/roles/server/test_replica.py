@@ -133,7 +133,8 @@ def test_a_replica_with_data_is_refused_without_recover(settings, monkeypatch):
     assert not os.path.exists(settings["stage"]) and not os.path.exists(settings["db"])
 
 
-def staged_replica(settings, monkeypatch, migrations=MIGRATIONS):
+def staged_replica(settings, monkeypatch, migrations=None):
+    migrations = MIGRATIONS if migrations is None else migrations
     monkeypatch.setattr(replica, "age", fake_age)
     replica.keys(settings)
     keys_db = settings["keys_db"]
