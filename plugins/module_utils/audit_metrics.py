@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 
-from ansible_collections.tailnet.headscale.plugins.module_utils.audit import CHECKS, SEVERITIES, node_key_ages
+from ansible_collections.tailnet.headscale.plugins.module_utils.audit import CHECK_IDS, CHECKS, SEVERITIES, node_key_ages
 from ansible_collections.tailnet.headscale.plugins.module_utils.headscale import parse_timestamp
 
 PREFIX = "tailnet_headscale_"
@@ -179,9 +179,8 @@ def render(findings, facts, now_seconds, duration, interval, backup_max_age_seco
         seen[(finding["id"], finding["severity"])] = seen.get((finding["id"], finding["severity"]), 0) + 1
     for check_id, severity, dummy_title, dummy_fix, dummy_doc in CHECKS:
         seen.setdefault((check_id, severity), 0)
-    order = [c[0] for c in CHECKS]
     for (check_id, severity), count in sorted(seen.items(),
-                                              key=lambda item: (order.index(item[0][0]), SEVERITIES.index(item[0][1]))):
+                                              key=lambda item: (CHECK_IDS.index(item[0][0]), SEVERITIES.index(item[0][1]))):
         f.add("audit_findings", count, id=check_id, severity=severity)
 
     registrations = facts.get("registrations") or {}
