@@ -14,8 +14,7 @@ VERSION = os.environ["TAILNET_HEADSCALE_VERSION"]
 ROLE_DEFAULTS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "server", "defaults", "main.yml")
 
 
-@pytest.fixture(scope="module")
-def paths(host):
+def paths_of(host):
     """Where the server role put headscale on this host: the inventory's
     headscale_config_dir and headscale_binary_path (hs-trixie sets both), else the
     role's defaults."""
@@ -33,17 +32,21 @@ def paths(host):
 
 
 @pytest.fixture(scope="module")
+def paths(host):
+    return paths_of(host)
+
+
+@pytest.fixture(scope="module")
 def headscale(paths):
     """The headscale command with this host's binary and config, for host.run."""
     return "%s -c %s" % (paths["binary"], paths["config"])
 
 
-@pytest.fixture(scope="module")
-def host_state(host, paths):
-    """Call it before and after a run and compare: what a run that must change
-    nothing leaves exactly as it was - every managed file's checksum, the noise
-    and DERP keys, the binary switch, the running process, headscale's users,
-    pre-auth keys and nodes, and the backups."""
+def state_of(host):
+    """What a run that must change nothing leaves exactly as it was, as one string to
+    compare before and after: every managed file's checksum, the noise and DERP keys,
+    the binary switch, the running process, headscale's users, pre-auth keys and nodes,
+    and the backups."""
     command = (
         "sha256sum {config} {policy} /etc/systemd/system/headscale.service {install_dir}/* "
         "/var/lib/headscale/noise_private.key /var/lib/headscale/derp_server_private.key; "
@@ -53,8 +56,14 @@ def host_state(host, paths):
         # Which backups exist, not the directory's own mtime: a transaction that fails before
         # its first change still made and removed its partial backup there.
         "ls -1A /var/backups/headscale 2>/dev/null || true"
-    ).format(**paths)
-    return lambda: host.check_output(command)
+    ).format(**paths_of(host))
+    return host.check_output(command)
+
+
+@pytest.fixture(scope="module")
+def host_state(host):
+    """Call it before and after a run and compare (state_of)."""
+    return lambda: state_of(host)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,11 @@ import re
 import subprocess
 
 import pytest
+import testinfra
 import yaml
+from testinfra.backend.ansible import AnsibleRunner
+
+from conftest import state_of  # on sys.path: pytest puts the tests' directory there
 
 SCENARIO_DIR = os.path.join(os.path.dirname(__file__), "..")
 with open(os.path.join(SCENARIO_DIR, "refusals.yml")) as _play:
@@ -18,24 +22,33 @@ with open(os.path.join(SCENARIO_DIR, "..", "..", "roles", "server", "defaults", 
     PINNED_SHA256 = yaml.safe_load(_defaults)["headscale_release_checksums"][os.environ["TAILNET_HEADSCALE_VERSION"]]["amd64"]
 
 
+_REFUSAL_RUN = {}
+
+
 @pytest.fixture(scope="module")
-def refusals(tmp_path_factory, host, host_state, local_release):
-    """Run every refusal case once on this host, snapshotting the host around it."""
+def refusals(tmp_path_factory, host, local_release):
+    """Run every refusal case once on every host of the scenario (one playbook run, the hosts
+    side by side), snapshotting each host around it; this host's share."""
     # retagged_release needs a binary other than the official one: the local build.
     assert os.environ["TAILNET_HEADSCALE_BINARY_SHA256"] != PINNED_SHA256
+    if not _REFUSAL_RUN:
+        inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+        hosts = {name: testinfra.get_host("ansible://" + name, ansible_inventory=inventory)
+                 for name in AnsibleRunner.get_runner(inventory).get_hosts("all")}
+        before = {name: state_of(each) for name, each in hosts.items()}
+        results_dir = tmp_path_factory.mktemp("refusals")
+        run = subprocess.run(
+            ["ansible-playbook", "-i", inventory, os.path.join(SCENARIO_DIR, "refusals.yml")],
+            env={**os.environ, "REFUSAL_RESULTS_DIR": str(results_dir), "REFUSAL_RELEASE_URL": local_release},
+            capture_output=True, text=True, check=False,
+        )
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        _REFUSAL_RUN.update(
+            before=before, after={name: state_of(each) for name, each in hosts.items()},
+            results_dir=results_dir, controller_files=sorted(p.name for p in results_dir.iterdir()))
     name = host.backend.host
-    before = host_state()
-    results_dir = tmp_path_factory.mktemp("refusals")
-    run = subprocess.run(
-        ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "--limit", name,
-         os.path.join(SCENARIO_DIR, "refusals.yml")],
-        env={**os.environ, "REFUSAL_RESULTS_DIR": str(results_dir), "REFUSAL_RELEASE_URL": local_release},
-        capture_output=True, text=True, check=False,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    after = host_state()
-    controller_files = sorted(p.name for p in results_dir.iterdir())
-    return before, after, json.loads((results_dir / f"{name}.json").read_text()), controller_files
+    results = json.loads((_REFUSAL_RUN["results_dir"] / f"{name}.json").read_text())
+    return _REFUSAL_RUN["before"][name], _REFUSAL_RUN["after"][name], results, _REFUSAL_RUN["controller_files"]
 
 
 def test_every_case_of_the_scenario_ran_and_no_other(refusals, host):
@@ -57,8 +70,9 @@ def test_refused_requests_left_the_host_unchanged(refusals, host):
 
 
 def test_refused_requests_wrote_nothing_on_the_controller(refusals, host):
-    # Only the results file and the download cache; no secrets file, no missing/ directory.
-    assert set(refusals[3]) <= {"downloads", "%s.json" % host.backend.host}
+    # Only the hosts' results files and the download cache; no secrets file, no missing/ directory.
+    assert {name for name in refusals[3] if not name.endswith(".json")} <= {"downloads"}
+    assert "%s.json" % host.backend.host in refusals[3]
 
 
 def test_mismatched_binary_never_reached_the_host(refusals, host):
