@@ -1,8 +1,9 @@
 """Every change is a transaction, and a killed run is finished or undone by the next.
 
-One container with headscale 0.28, two users, a reusable key and a real client.
-Between cases the host is put back to that state from a snapshot (a tar of
-everything the role and headscale write), so each case starts from it.
+Two containers (the cases split between them, run side by side: conftest.py HALVES), each with
+headscale 0.28, two users, a reusable key and a real client. Between cases the host is put back
+to that state from a snapshot (a tar of everything the role and headscale write), so each case
+starts from it.
 Figures of the crash sweep are printed (pytest -s, or the verify log)."""
 
 import json
@@ -178,7 +179,7 @@ def snapshot(host):
     if host.file(SNAPSHOT).exists:
         reset(host)
     else:
-        with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "declared-keys.yml")) as f:
+        with open(os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "declared-keys-%s.yml" % host.backend.host)) as f:
             secret = yaml.safe_load(f)[0]["key"]
         laptop = Client(host, "laptop").start()
         assert laptop.up(secret).rc == 0
@@ -198,14 +199,32 @@ def snapshot(host):
 
 def write_results():
     """TAILNET_FAULTS_RESULTS=path (make sweep): the figures of a full sweep of both runs, for the README
-    table (bench/tables.py). Written only when every kill point of both runs was run."""
+    table (bench/tables.py). Written only when every kill point of both runs was run. The two sweeps
+    may run in two pytest-xdist workers: each leaves its part beside the file, and whichever finds
+    both parts of the same test run writes the file."""
     path = os.environ.get("TAILNET_FAULTS_RESULTS")
-    if not path or len(RESULTS) != 2 or any(r["run_points"] != r["kill_points"] for r in RESULTS):
+    if not path or not RESULTS or any(r["run_points"] != r["kill_points"] for r in RESULTS):
         return
-    with open(path, "w") as f:
-        json.dump(dict(date=time.strftime("%Y-%m-%d", time.gmtime()), cores=os.cpu_count(), sweeps=RESULTS),
-                  f, indent=1)
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", "single")
+    for result in RESULTS:
+        part = "%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", result["run"]))
+        with open(part + ".tmp", "w") as f:
+            json.dump(dict(run_id=run_id, result=result), f)
+        os.replace(part + ".tmp", part)
+    parts = [json.load(open("%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", run))))
+             for run in PHASES if os.path.exists("%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", run)))]
+    if len(parts) != len(PHASES) or {p["run_id"] for p in parts} != {run_id}:
+        return
+    with open(path + ".tmp", "w") as f:
+        json.dump(dict(date=time.strftime("%Y-%m-%d", time.gmtime()), cores=os.cpu_count(),
+                       sweeps=[p["result"] for p in parts]), f, indent=1)
         f.write("\n")
+    os.replace(path + ".tmp", path)
+    for run in PHASES:
+        try:
+            os.remove("%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", run)))
+        except FileNotFoundError:
+            pass
 
 
 def assert_rolled_back(host, snapshot, rc, output, failures):
