@@ -18,15 +18,14 @@ def reauthenticate(client, mint, new_key=True, **key_args):
     """What the device (or the client role) does once its key has expired: log in with a
     fresh pre-auth key, and --force-reauth to make tailscale generate a new node key."""
     client.wait_backend("NeedsLogin")
-    secret = mint(**key_args)[1]
-    up = client.up(secret, "--force-reauth") if new_key else client.up(secret)
+    extra = ["--force-reauth"] if new_key else []
+    up = client.up(mint(**key_args)[1], *extra)
     if up.rc != 0 and "authkey already used" in up.stderr:
         # On a loaded machine tailscale can give up waiting for a register response that headscale
         # has already committed (the key is spent on this device); its retry carries yet another new
         # node key, a rotation, which needs an unused key. The device, and the client role's rerun,
         # recover with a fresh key, once. A second refusal fails the test.
-        secret = mint(**key_args)[1]
-        up = client.up(secret, "--force-reauth") if new_key else client.up(secret)
+        up = client.up(mint(**key_args)[1], *extra)
     assert up.rc == 0, up.stderr
     client.wait_running()
 

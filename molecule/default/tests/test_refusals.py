@@ -22,33 +22,33 @@ with open(os.path.join(SCENARIO_DIR, "..", "..", "roles", "server", "defaults", 
     PINNED_SHA256 = yaml.safe_load(_defaults)["headscale_release_checksums"][os.environ["TAILNET_HEADSCALE_VERSION"]]["amd64"]
 
 
-_REFUSAL_RUN = {}
+@pytest.fixture(scope="module")
+def refusal_run(tmp_path_factory, local_release):
+    """Every refusal case, once, on every host of the scenario (one playbook run, the hosts side by
+    side), with each host's state before and after. Not a fixture of `host`: built once per module."""
+    # retagged_release needs a binary other than the official one: the local build.
+    assert os.environ["TAILNET_HEADSCALE_BINARY_SHA256"] != PINNED_SHA256
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    hosts = {name: testinfra.get_host("ansible://" + name, ansible_inventory=inventory)
+             for name in AnsibleRunner.get_runner(inventory).get_hosts("all")}
+    before = {name: state_of(each) for name, each in hosts.items()}
+    results_dir = tmp_path_factory.mktemp("refusals")
+    run = subprocess.run(
+        ["ansible-playbook", "-i", inventory, os.path.join(SCENARIO_DIR, "refusals.yml")],
+        env={**os.environ, "REFUSAL_RESULTS_DIR": str(results_dir), "REFUSAL_RELEASE_URL": local_release},
+        capture_output=True, text=True, check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    after = {name: state_of(each) for name, each in hosts.items()}
+    return before, after, results_dir, sorted(p.name for p in results_dir.iterdir())
 
 
 @pytest.fixture(scope="module")
-def refusals(tmp_path_factory, host, local_release):
-    """Run every refusal case once on every host of the scenario (one playbook run, the hosts
-    side by side), snapshotting each host around it; this host's share."""
-    # retagged_release needs a binary other than the official one: the local build.
-    assert os.environ["TAILNET_HEADSCALE_BINARY_SHA256"] != PINNED_SHA256
-    if not _REFUSAL_RUN:
-        inventory = os.environ["MOLECULE_INVENTORY_FILE"]
-        hosts = {name: testinfra.get_host("ansible://" + name, ansible_inventory=inventory)
-                 for name in AnsibleRunner.get_runner(inventory).get_hosts("all")}
-        before = {name: state_of(each) for name, each in hosts.items()}
-        results_dir = tmp_path_factory.mktemp("refusals")
-        run = subprocess.run(
-            ["ansible-playbook", "-i", inventory, os.path.join(SCENARIO_DIR, "refusals.yml")],
-            env={**os.environ, "REFUSAL_RESULTS_DIR": str(results_dir), "REFUSAL_RELEASE_URL": local_release},
-            capture_output=True, text=True, check=False,
-        )
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-        _REFUSAL_RUN.update(
-            before=before, after={name: state_of(each) for name, each in hosts.items()},
-            results_dir=results_dir, controller_files=sorted(p.name for p in results_dir.iterdir()))
+def refusals(refusal_run, host):
+    """This host's share of the refusal run: before, after, its results, the controller's files."""
+    before, after, results_dir, controller_files = refusal_run
     name = host.backend.host
-    results = json.loads((_REFUSAL_RUN["results_dir"] / f"{name}.json").read_text())
-    return _REFUSAL_RUN["before"][name], _REFUSAL_RUN["after"][name], results, _REFUSAL_RUN["controller_files"]
+    return before[name], after[name], json.loads((results_dir / f"{name}.json").read_text()), controller_files
 
 
 def test_every_case_of_the_scenario_ran_and_no_other(refusals, host):

@@ -207,12 +207,15 @@ def write_results():
         return
     run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", "single")
     for result in RESULTS:
-        part = "%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", result["run"]))
+        part = part_path(path, result["run"])
         with open(part + ".tmp", "w") as f:
             json.dump(dict(run_id=run_id, result=result), f)
         os.replace(part + ".tmp", part)
-    parts = [json.load(open("%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", run))))
-             for run in PHASES if os.path.exists("%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", run)))]
+    parts = []
+    for run in PHASES:
+        if os.path.exists(part_path(path, run)):
+            with open(part_path(path, run)) as f:
+                parts.append(json.load(f))
     if len(parts) != len(PHASES) or {p["run_id"] for p in parts} != {run_id}:
         return
     with open(path + ".tmp", "w") as f:
@@ -222,9 +225,14 @@ def write_results():
     os.replace(path + ".tmp", path)
     for run in PHASES:
         try:
-            os.remove("%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", run)))
+            os.remove(part_path(path, run))
         except FileNotFoundError:
             pass
+
+
+def part_path(path, run):
+    """Where one sweep's results wait beside the results file for the other's."""
+    return "%s.%s.part" % (path, re.sub(r"[^a-z0-9]+", "-", run))
 
 
 def assert_rolled_back(host, snapshot, rc, output, failures):
