@@ -125,12 +125,21 @@ DEFAULTS = dict(
     headscale_litestream_binary_sha256="",
     headscale_litestream_binary_src="",
     headscale_litestream_release_checksums={},
+    headscale_litestream_replica_type="sftp",
     headscale_litestream_sftp_host="",
     headscale_litestream_sftp_port=22,
     headscale_litestream_sftp_user="",
     headscale_litestream_sftp_path="/headscale",
     headscale_litestream_sftp_key_file="",
     headscale_litestream_sftp_host_key="",
+    headscale_litestream_s3_bucket="",
+    headscale_litestream_s3_path="headscale",
+    headscale_litestream_s3_region="us-east-1",
+    headscale_litestream_s3_endpoint="",
+    headscale_litestream_s3_access_key_id="",
+    headscale_litestream_s3_secret_access_key="",
+    headscale_litestream_s3_ca_file="",
+    headscale_litestream_s3_allow_http=False,
     headscale_litestream_sync_interval="1s",
     headscale_litestream_age_recipient="",
     headscale_recover=False,
@@ -153,6 +162,11 @@ INLINE_SECRET_FIX = ("a secret in the inventory ends up in config.yaml, in -vvv 
 AGE_RECIPIENT_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 SSH_PUBLIC_KEY_RE = re.compile(r"^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/=]+( .*)?$")
 GO_DURATION_RE = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+S3_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+S3_PATH_RE = re.compile(r"^(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$")
+S3_REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# What a systemd EnvironmentFile line carries unquoted and unchanged.
+S3_CREDENTIAL_RE = re.compile(r"^[\x21\x23\x25\x26\x28-\x5b\x5d-\x7e]+$")
 
 
 def _get(config, path, default=None):
@@ -517,13 +531,76 @@ def audit_problems(s):
     return problems
 
 
+def sftp_replica_problems(s):
+    problems = []
+    for name, example in (("headscale_litestream_sftp_host", "backup.example.com"),
+                          ("headscale_litestream_sftp_user", "headscale-replica"),
+                          ("headscale_litestream_sftp_path", "/headscale"),
+                          ("headscale_litestream_sftp_key_file", "files/litestream_ed25519 (a 0600 file on the controller)")):
+        if not s[name]:
+            problems.append("headscale_litestream is on but %s is empty: set it, e.g. %s." % (name, example))
+    if not SSH_PUBLIC_KEY_RE.match(str(s["headscale_litestream_sftp_host_key"] or "")):
+        problems.append("headscale_litestream_sftp_host_key must be the replica host's public key, e.g. the content of "
+                        "its /etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...): litestream trusts no other host.")
+    try:
+        port = int(str(s["headscale_litestream_sftp_port"]), 10)
+        if not 0 < port < 65536:
+            raise ValueError
+    except ValueError:
+        problems.append("headscale_litestream_sftp_port %r is not a TCP port." % (s["headscale_litestream_sftp_port"],))
+    return problems
+
+
+def s3_replica_problems(s):
+    problems = []
+    bucket = str(s["headscale_litestream_s3_bucket"] or "")
+    if not S3_BUCKET_RE.match(bucket) or ".." in bucket:
+        problems.append("headscale_litestream_s3_bucket %r is not a bucket name (3-63 lower-case letters, digits, dots "
+                        "and hyphens, e.g. headscale-replica); create the bucket on the store first." % (bucket,))
+    path = str(s["headscale_litestream_s3_path"] or "")
+    if not S3_PATH_RE.match(path):
+        problems.append("headscale_litestream_s3_path %r is not a key prefix such as headscale or backups/headscale "
+                        "(no leading or trailing slash, no spaces, no ..)." % (path,))
+    if not S3_REGION_RE.match(str(s["headscale_litestream_s3_region"] or "")):
+        problems.append("headscale_litestream_s3_region %r is not a region such as us-east-1 (stores other than AWS "
+                        "usually accept us-east-1)." % (s["headscale_litestream_s3_region"],))
+    endpoint = str(s["headscale_litestream_s3_endpoint"] or "")
+    shown = endpoint if "@" not in endpoint else "(not shown: it holds credentials)"
+    if endpoint:
+        try:
+            parts = urlsplit(endpoint)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("https", "http") or not parts.hostname or parts.path not in ("", "/") \
+                or parts.query or parts.fragment or parts.username:
+            problems.append("headscale_litestream_s3_endpoint %r is not the URL of an S3 endpoint such as "
+                            "https://s3.example.com:9000 (scheme, host, port; no path, no credentials)." % (shown,))
+        elif parts.scheme == "http" and not s["headscale_litestream_s3_allow_http"]:
+            problems.append("headscale_litestream_s3_endpoint %r is http: the database would cross the network in clear. "
+                            "Use https (with headscale_litestream_s3_ca_file for a private CA), or set "
+                            "headscale_litestream_s3_allow_http: true for a network you trust." % (shown,))
+    key_id, secret = s["headscale_litestream_s3_access_key_id"], s["headscale_litestream_s3_secret_access_key"]
+    if bool(key_id) != bool(secret):
+        problems.append("headscale_litestream_s3_access_key_id and headscale_litestream_s3_secret_access_key go "
+                        "together: set both (vault the secret), or neither to let litestream find credentials itself "
+                        "(an instance role).")
+    for name, value in (("headscale_litestream_s3_access_key_id", key_id),
+                        ("headscale_litestream_s3_secret_access_key", secret)):
+        if value and not S3_CREDENTIAL_RE.match(str(value)):
+            # The value is a secret: never echoed.
+            problems.append("%s holds whitespace, quotes, a backslash, a $ or a control character, which the "
+                            "credentials file cannot carry; check the value (it is not shown here)." % name)
+    return problems
+
+
 def litestream_problems(config, s):
     """Replication (headscale_litestream) and recovery (headscale_recover): every input it needs, checked
     before anything changes."""
     problems = []
     if s["headscale_recover"] and not s["headscale_litestream"]:
         problems.append("headscale_recover is true but headscale_litestream is false: recovery restores the "
-                        "Litestream replica; set headscale_litestream and its headscale_litestream_sftp_* settings "
+                        "Litestream replica; set headscale_litestream and its replica's settings "
                         "(to restore a backup directory instead, use headscale_restore_from).")
     if not s["headscale_litestream"]:
         return problems
@@ -544,15 +621,13 @@ def litestream_problems(config, s):
     if s["headscale_litestream_binary_src"] and not sha:
         problems.append("headscale_litestream_binary_src is set (%r) but headscale_litestream_binary_sha256 is empty; "
                         "set it to the file's sha256 (sha256sum FILE)." % (s["headscale_litestream_binary_src"],))
-    for name, example in (("headscale_litestream_sftp_host", "backup.example.com"),
-                          ("headscale_litestream_sftp_user", "headscale-replica"),
-                          ("headscale_litestream_sftp_path", "/headscale"),
-                          ("headscale_litestream_sftp_key_file", "files/litestream_ed25519 (a 0600 file on the controller)")):
-        if not s[name]:
-            problems.append("headscale_litestream is on but %s is empty: set it, e.g. %s." % (name, example))
-    if not SSH_PUBLIC_KEY_RE.match(str(s["headscale_litestream_sftp_host_key"] or "")):
-        problems.append("headscale_litestream_sftp_host_key must be the replica host's public key, e.g. the content of "
-                        "its /etc/ssh/ssh_host_ed25519_key.pub (ssh-ed25519 AAAA...): litestream trusts no other host.")
+    replica_type = s["headscale_litestream_replica_type"]
+    if replica_type == "sftp":
+        problems.extend(sftp_replica_problems(s))
+    elif replica_type == "s3":
+        problems.extend(s3_replica_problems(s))
+    else:
+        problems.append("headscale_litestream_replica_type %r is not one of sftp, s3." % (replica_type,))
     if not AGE_RECIPIENT_RE.match(str(s["headscale_litestream_age_recipient"] or "")):
         problems.append("headscale_litestream_age_recipient %r is not an age public key (age1..., from age-keygen): "
                         "the noise and DERP private keys leave the host only encrypted to it."
@@ -560,12 +635,6 @@ def litestream_problems(config, s):
     if not GO_DURATION_RE.match(str(s["headscale_litestream_sync_interval"])):
         problems.append("headscale_litestream_sync_interval %r is not a duration such as 1s or 500ms."
                         % (s["headscale_litestream_sync_interval"],))
-    try:
-        port = int(str(s["headscale_litestream_sftp_port"]), 10)
-        if not 0 < port < 65536:
-            raise ValueError
-    except ValueError:
-        problems.append("headscale_litestream_sftp_port %r is not a TCP port." % (s["headscale_litestream_sftp_port"],))
     if s["headscale_recover"] and not s["headscale_recover_age_identity"]:
         problems.append("headscale_recover is true but headscale_recover_age_identity is empty: set it to the controller "
                         "file with the age identity of headscale_litestream_age_recipient, which decrypts the keys.")

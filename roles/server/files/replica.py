@@ -1,14 +1,18 @@
 # tailnet.headscale: the server's Litestream replica, host side (roles/server/tasks/litestream*.yml).
 #
 # Actions (SETTINGS is a JSON object on the command line: no secret is in it; the secrets - the
-# SFTP key and the operator's age identity - come as a JSON object on stdin, are written only to
-# a root-only directory under /run and removed before the script exits):
-#   probe  Restore the newest replica (database, and the age-encrypted keys) into the stage
-#          directory and refuse what must not start: a replica that holds data without recover
-#          (starting empty would take over the tailnet), keys that do not decrypt, a database
-#          whose schema the pinned headscale does not know. Prints "replica empty" or
-#          "replica staged". Changes nothing outside the stage directory.
+# SFTP key or the S3 credentials and CA, and the operator's age identity - come as a JSON object on
+# stdin, are written only to a root-only directory under /run and removed before the script exits):
+#   probe  On a host without a database: restore the newest replica (database, and the age-encrypted
+#          keys) into the stage directory and refuse what must not start: a replica that holds data
+#          without recover (starting empty would take over the tailnet), keys that do not decrypt, a
+#          database whose schema the pinned headscale does not know. Prints "replica empty" or
+#          "replica staged".
+#          On a host with a database: a replica target other than the one litestream replicated to
+#          last must be empty, or litestream would mix two histories there. Prints "same target" or
+#          "new target". Changes nothing outside the stage directory.
 #   place  Put the staged database and the decrypted keys in place (before headscale's first start).
+#   switch Litestream starts over at a new target: stop it, drop its local position, record the target.
 #   keys   Encrypt the noise and DERP private keys to the operator's age recipient into the small
 #          keys database that litestream replicates next to headscale's, when they changed.
 import hashlib
@@ -31,21 +35,26 @@ class ReplicaError(Exception):
 
 def litestream_config(settings, key_path, db_path=None, keys_path=None):
     """The litestream configuration (JSON is YAML) for the headscale database and the keys database."""
-    sftp = settings["sftp"]
-    replica = {
-        "type": "sftp",
-        "host": "%s:%s" % (sftp["host"], sftp["port"]),
-        "user": sftp["user"],
-        "key-path": key_path,
-        "host-key": sftp["host_key"],
-        "sync-interval": settings["sync_interval"],
-    }
+    replica = dict(settings["replica"])
+    if replica["type"] == "sftp":
+        replica["key-path"] = key_path
     dbs = []
     for path, sub in ((db_path or settings["db"], "db"), (keys_path or settings["keys_db"], "keys")):
         r = dict(replica)
-        r["path"] = sftp["path"].rstrip("/") + "/" + sub
+        r["path"] = settings["replica_root"] + "/" + sub
         dbs.append({"path": path, "replica": r})
     return {"dbs": dbs}
+
+
+def litestream_env(secrets_dir, secrets):
+    """The environment litestream reads the S3 credentials and the endpoint's CA from (never its command line)."""
+    env = dict(os.environ)
+    if secrets.get("s3_access_key_id"):
+        env["LITESTREAM_ACCESS_KEY_ID"] = secrets["s3_access_key_id"]
+        env["LITESTREAM_SECRET_ACCESS_KEY"] = secrets["s3_secret_access_key"]
+    if secrets.get("s3_ca"):
+        env["SSL_CERT_FILE"] = os.path.join(secrets_dir, "s3_ca")
+    return env
 
 
 def unknown_migrations(replica_ids, known_ids):
@@ -129,16 +138,17 @@ def decrypt_keys(blob, identity_file):
     return keys
 
 
-def litestream_restore(settings, secrets_dir, key_path, source, output):
+def litestream_restore(settings, secrets_dir, key_path, source, output, secrets=None):
     config = os.path.join(secrets_dir, "litestream.yml")
     with open(config, "w") as f:
         json.dump(litestream_config(settings, key_path), f)
-    p = subprocess.run([settings["litestream"], "restore", "-config", config, "-if-replica-exists", "-o", output, source],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    p = subprocess.run([settings["litestream"], "restore", "-no-expand-env", "-config", config, "-if-replica-exists",
+                        "-o", output, source],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=litestream_env(secrets_dir, secrets or {}),
+                       check=False)
     if p.returncode != 0:
-        raise ReplicaError("litestream restore of %s from sftp://%s@%s:%s%s failed: %s" % (
-            source, settings["sftp"]["user"], settings["sftp"]["host"], settings["sftp"]["port"],
-            settings["sftp"]["path"], (p.stderr + p.stdout).decode(errors="replace").strip()[-600:]))
+        raise ReplicaError("litestream restore of %s from %s failed: %s" % (
+            source, settings["target"], (p.stderr + p.stdout).decode(errors="replace").strip()[-600:]))
     return os.path.exists(output)
 
 
@@ -152,25 +162,64 @@ def secret_dir(secrets):
     return d
 
 
+def meta_dir(db):
+    """Litestream's local state of a database: its position and the LTX files not yet shipped."""
+    return os.path.join(os.path.dirname(db), "." + os.path.basename(db) + "-litestream")
+
+
+def read_marker(settings):
+    try:
+        with open(settings["marker"]) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
 def probe(settings, secrets):
+    if os.path.exists(settings["db"]):
+        return probe_target(settings, secrets)
+    return probe_fresh(settings, secrets)
+
+
+def probe_target(settings, secrets):
+    """A replicating server pointed at a target: the one it replicated to last, or an empty one."""
+    marker = read_marker(settings)
+    if marker == settings["target"] or (marker is None and os.path.isdir(meta_dir(settings["db"]))):
+        # The same target; or replicating since before targets were recorded: the one it has.
+        return "same target"
+    sdir = secret_dir(secrets)
+    try:
+        if litestream_restore(settings, sdir, os.path.join(sdir, "sftp_key"), settings["db"],
+                              os.path.join(sdir, "probe.sqlite"), secrets):
+            raise ReplicaError(
+                "refusing to replicate to %s: it already holds a headscale database (another server's, or an older "
+                "copy of this one), and litestream would mix this server's writes into that history, so that no "
+                "restore from it could be trusted. Point the replica at an empty directory or key prefix (e.g. "
+                "headscale_litestream_sftp_path or headscale_litestream_s3_path naming this server), or empty that "
+                "one first if its copy is no longer needed. Nothing was changed." % settings["target"], 4)
+        return "new target"
+    finally:
+        shutil.rmtree(sdir, ignore_errors=True)
+
+
+def probe_fresh(settings, secrets):
     stage = settings["stage"]
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage, mode=0o700)
     sdir = secret_dir(secrets)
     try:
         key = os.path.join(sdir, "sftp_key")
-        if not litestream_restore(settings, sdir, key, settings["db"], os.path.join(stage, "db.sqlite")):
+        if not litestream_restore(settings, sdir, key, settings["db"], os.path.join(stage, "db.sqlite"), secrets):
             shutil.rmtree(stage)
             return "replica empty"
         if not settings["recover"]:
             raise ReplicaError(
-                "this host has no headscale database, but its replica sftp://%s@%s:%s%s already holds one: starting "
+                "this host has no headscale database, but its replica %s already holds one: starting "
                 "an empty headscale here would take over the tailnet from the server that wrote it, and every device "
                 "would have to enrol again. To rebuild that server here from the replica, run again with "
                 "-e headscale_recover=true and headscale_recover_age_identity set to the age identity file of "
                 "headscale_litestream_age_recipient (docs/operations.md, \"Lost the server\"); to start a new tailnet, "
-                "point headscale_litestream_sftp_path at an empty directory. Nothing was changed." % (
-                    settings["sftp"]["user"], settings["sftp"]["host"], settings["sftp"]["port"], settings["sftp"]["path"]), 4)
+                "point the replica at an empty directory or key prefix. Nothing was changed." % settings["target"], 4)
         unknown = unknown_migrations(migrations(os.path.join(stage, "db.sqlite")),
                                      known_migrations(settings["headscale"], os.path.join(sdir, "schema")))
         if unknown:
@@ -178,10 +227,10 @@ def probe(settings, secrets):
                 "refusing to recover from the replica: its database has schema migrations that the pinned headscale %s "
                 "does not know: %s. A newer headscale wrote it: set headscale_version to that version. Nothing was changed."
                 % (settings["headscale_version"], " ".join(unknown)), 6)
-        if not litestream_restore(settings, sdir, key, settings["keys_db"], os.path.join(stage, "keys.sqlite")):
+        if not litestream_restore(settings, sdir, key, settings["keys_db"], os.path.join(stage, "keys.sqlite"), secrets):
             raise ReplicaError("the replica holds a database but no encrypted keys (%s/keys): the noise key cannot be "
                                "recovered, and clients would have to enrol again. Nothing was changed."
-                               % settings["sftp"]["path"], 5)
+                               % settings["target"], 5)
         row = read_keys_blob(os.path.join(stage, "keys.sqlite"))
         if row is None:
             raise ReplicaError("the replica's keys database holds no keys. Nothing was changed.", 5)
@@ -192,6 +241,24 @@ def probe(settings, secrets):
         raise
     finally:
         shutil.rmtree(sdir, ignore_errors=True)
+
+
+def switch(settings):
+    """Litestream starts over at the configured target: stopped, its local position dropped (it would
+    otherwise ship only what follows that position, to a target that never had the rest), the target
+    recorded. Its restart with the new config follows in the role."""
+    if read_marker(settings) == settings["target"]:
+        return "unchanged"
+    subprocess.run(["systemctl", "stop", settings["unit"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=False)
+    for db in (settings["db"], settings["keys_db"]):
+        shutil.rmtree(meta_dir(db), ignore_errors=True)
+    tmp = settings["marker"] + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(settings["target"] + "\n")
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, settings["marker"])
+    return "changed"
 
 
 def owned(path, settings, mode=0o600):
@@ -245,7 +312,10 @@ def main(argv, stdin):
     action, settings = argv[1], json.loads(argv[2])
     secrets = json.loads(stdin.read() or "{}") if action in ("probe", "place") else {}
     try:
-        result = {"probe": probe, "place": place}[action](settings, secrets) if action != "keys" else keys(settings)
+        if action in ("probe", "place"):
+            result = {"probe": probe, "place": place}[action](settings, secrets)
+        else:
+            result = {"keys": keys, "switch": switch}[action](settings)
     except ReplicaError as e:
         sys.stderr.write(str(e) + "\n")
         return e.code

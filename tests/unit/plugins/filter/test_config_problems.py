@@ -164,5 +164,53 @@ def test_a_bad_replication_setting_is_named_with_its_fix(settings, words):
         assert word in found, (word, found)
 
 
+S3 = dict(
+    LITESTREAM, headscale_litestream_replica_type="s3", headscale_litestream_sftp_host="",
+    headscale_litestream_sftp_user="", headscale_litestream_sftp_key_file="", headscale_litestream_sftp_host_key="",
+    headscale_litestream_s3_bucket="headscale-replica", headscale_litestream_s3_endpoint="https://s3.example.com:9000",
+    headscale_litestream_s3_access_key_id="AKIAEXAMPLE", headscale_litestream_s3_secret_access_key="wJalr/K7MDENG+bPxRfiCY",
+)
+
+
+def test_an_s3_replica_needs_no_sftp_setting():
+    assert problems(**S3) == []
+    # AWS itself (no endpoint), credentials from an instance role (none given).
+    assert problems(**dict(S3, headscale_litestream_s3_endpoint="", headscale_litestream_s3_access_key_id="",
+                           headscale_litestream_s3_secret_access_key="")) == []
+    assert problems(**dict(S3, headscale_litestream_s3_endpoint="http://10.0.0.3:8333",
+                           headscale_litestream_s3_allow_http=True)) == []
+    assert problems(**dict(S3, headscale_litestream_s3_path="backups/hs-1.example")) == []
+
+
+@pytest.mark.parametrize("settings,words", [
+    (dict(headscale_litestream_replica_type="ftp"), ["headscale_litestream_replica_type 'ftp'", "sftp, s3"]),
+    (dict(headscale_litestream_s3_bucket=""), ["headscale_litestream_s3_bucket ''", "bucket name"]),
+    (dict(headscale_litestream_s3_bucket="Head_Scale"), ["'Head_Scale'"]),
+    (dict(headscale_litestream_s3_bucket="a..b"), ["'a..b'"]),
+    (dict(headscale_litestream_s3_path="/headscale"), ["headscale_litestream_s3_path '/headscale'", "no leading"]),
+    (dict(headscale_litestream_s3_path="a/../b"), ["'a/../b'"]),
+    (dict(headscale_litestream_s3_path="a b"), ["'a b'"]),
+    (dict(headscale_litestream_s3_region="US East"), ["headscale_litestream_s3_region 'US East'"]),
+    (dict(headscale_litestream_s3_endpoint="http://10.0.0.3:8333"), ["is http", "headscale_litestream_s3_allow_http"]),
+    (dict(headscale_litestream_s3_endpoint="s3.example.com"), ["'s3.example.com' is not the URL"]),
+    (dict(headscale_litestream_s3_endpoint="https://s3.example.com/bucket"), ["no path"]),
+    (dict(headscale_litestream_s3_endpoint="https://s3.example.com:port"), ["is not the URL"]),
+    (dict(headscale_litestream_s3_secret_access_key=""), ["go together"]),
+    (dict(headscale_litestream_s3_access_key_id=""), ["go together"]),
+    (dict(headscale_litestream_s3_secret_access_key="has space"), ["headscale_litestream_s3_secret_access_key holds"]),
+    (dict(headscale_litestream_s3_secret_access_key="dollar$sign"), ["headscale_litestream_s3_secret_access_key holds"]),
+])
+def test_a_bad_s3_setting_is_named_with_its_fix(settings, words):
+    found = " | ".join(problems(**dict(S3, **settings)))
+    for word in words:
+        assert word in found, (word, found)
+
+
+def test_s3_secrets_are_never_echoed():
+    found = " | ".join(problems(**dict(S3, headscale_litestream_s3_secret_access_key="sec ret",
+                                       headscale_litestream_s3_endpoint="https://key:pw@s3.example.com")))
+    assert "sec ret" not in found and "pw@" not in found and "not shown" in found
+
+
 def test_recover_without_replication_is_refused():
     assert "headscale_recover is true but headscale_litestream is false" in " ".join(problems(headscale_recover=True))

@@ -144,10 +144,12 @@ def test_every_installed_template_or_file_comes_from_the_list():
     # The binaries and the operator's secret files are the copies that are not: the binaries' versions and
     # pins are variables, and read-state.sh.j2 checks headscale's checksum. The OIDC client secret's sha256 is
     # in the fingerprint (_headscale_oidc_secret_sha256) and read-state.sh.j2 checks it on the host. The SFTP
-    # key of the replica is the operator's file: its path is an input of the fingerprint, its content is not
-    # (a key replaced under the same path is installed by the next full run: headscale_fast_path false).
+    # key of the replica and the S3 endpoint's CA are the operator's files: their paths are inputs of the
+    # fingerprint, their content is not (a file replaced under the same path is installed by the next full
+    # run: headscale_fast_path false).
     controller_files = ('"{{ _headscale_controller_binary }}"', '"{{ _headscale_litestream_controller_binary }}"',
-                        '"{{ headscale_litestream_sftp_key_file }}"', '"{{ headscale_oidc_client_secret_file }}"')
+                        '"{{ headscale_litestream_sftp_key_file }}"', '"{{ headscale_oidc_client_secret_file }}"',
+                        '"{{ headscale_litestream_s3_ca_file }}"')
     for name, text in tasks_text().items():
         for module, src in re.findall(r"(ansible\.builtin\.(?:template|copy)):\n(?:\s+#.*\n)?\s+src: (.*)", text):
             assert src.startswith(('"{{ _headscale_managed_files.', '"{{ _headscale_managed_files[')) \

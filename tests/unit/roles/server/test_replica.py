@@ -38,8 +38,11 @@ def settings(tmp_path, monkeypatch):
         "db": str(state / "db.sqlite"), "keys_db": str(state / "keys.sqlite"),
         "keys": [str(state / "noise_private.key"), str(state / "derp_server_private.key")],
         "stage": str(tmp_path / "stage"), "recover": False, "recipient": "age1xyz", "user": "headscale",
-        "group": "headscale", "sync_interval": "1s",
-        "sftp": {"host": "10.0.0.2", "port": 22, "user": "replica", "path": "/headscale/", "host_key": "ssh-ed25519 AAAA"},
+        "group": "headscale",
+        "replica": {"type": "sftp", "host": "10.0.0.2:22", "user": "replica", "key-path": "/etc/headscale/litestream-sftp.key",
+                    "host-key": "ssh-ed25519 AAAA", "sync-interval": "1s"},
+        "replica_root": "/headscale", "target": "sftp://replica@10.0.0.2:22/headscale",
+        "marker": str(tmp_path / "target-marker"), "unit": "tailnet-headscale-litestream.service",
     }
 
 
@@ -81,7 +84,7 @@ def make_db(path, migrations):
 def fake_restore(sources):
     """litestream restore stand-in: SOURCES maps the database path to a builder of the replica's copy (or None)."""
 
-    def restore(settings, secrets_dir, key_path, source, output):
+    def restore(settings, secrets_dir, key_path, source, output, secrets=None):
         assert os.path.exists(key_path), "the SFTP key must be a file litestream reads, not an argument"
         build = sources.get(source)
         if build is None:
@@ -187,3 +190,72 @@ def test_main_reports_a_refusal_on_stderr_with_its_code(settings, monkeypatch, c
     code = replica.main(["replica.py", "probe", json.dumps(settings)], io.StringIO(json.dumps({"sftp_key": "K"})))
     assert code == 4
     assert "headscale_recover=true" in capsys.readouterr().err
+
+
+S3_REPLICA = {"type": "s3", "bucket": "hs-replica", "region": "us-east-1", "sign-payload": True, "sync-interval": "1s",
+              "endpoint": "https://10.0.0.3:8333", "force-path-style": True}
+
+
+def test_an_s3_replica_has_no_key_path_and_its_credentials_only_in_the_environment(settings, tmp_path):
+    settings.update(replica=S3_REPLICA, replica_root="headscale", target="s3://hs-replica/headscale")
+    config = replica.litestream_config(settings, "/run/key")
+    assert [db["replica"]["path"] for db in config["dbs"]] == ["headscale/db", "headscale/keys"]
+    assert "key-path" not in config["dbs"][0]["replica"] and "secret" not in json.dumps(config)
+    env = replica.litestream_env(str(tmp_path), {"s3_access_key_id": "AKIA", "s3_secret_access_key": "SECRET",
+                                                 "s3_ca": "PEM"})
+    assert (env["LITESTREAM_ACCESS_KEY_ID"], env["LITESTREAM_SECRET_ACCESS_KEY"]) == ("AKIA", "SECRET")
+    assert env["SSL_CERT_FILE"] == os.path.join(str(tmp_path), "s3_ca")
+    assert "LITESTREAM_ACCESS_KEY_ID" not in replica.litestream_env(str(tmp_path), {})
+
+
+def test_the_restore_command_line_carries_no_secret(settings, monkeypatch, tmp_path):
+    settings.update(replica=S3_REPLICA, replica_root="headscale", target="s3://hs-replica/headscale")
+    seen = {}
+
+    def run(argv, **kwargs):
+        seen.update(argv=argv, env=kwargs["env"])
+        return type("Done", (), {"returncode": 0, "stdout": b"", "stderr": b""})()
+
+    monkeypatch.setattr(replica.subprocess, "run", run)
+    replica.litestream_restore(settings, str(tmp_path), "", settings["db"], str(tmp_path / "out"),
+                               {"s3_access_key_id": "AKIA", "s3_secret_access_key": "SECRET"})
+    assert "SECRET" not in " ".join(seen["argv"]) and "-no-expand-env" in seen["argv"]
+    assert seen["env"]["LITESTREAM_SECRET_ACCESS_KEY"] == "SECRET"
+
+
+def test_the_target_replicated_to_last_is_accepted_without_a_look(settings, monkeypatch):
+    make_db(settings["db"], MIGRATIONS)
+    monkeypatch.setattr(replica, "litestream_restore", lambda *a, **k: pytest.fail("no need to read the replica"))
+    with open(settings["marker"], "w") as f:
+        f.write(settings["target"] + "\n")
+    assert replica.probe(settings, {"sftp_key": "K"}) == "same target"
+    # Replicating since before targets were recorded: litestream's own state shows the target it has.
+    os.remove(settings["marker"])
+    os.makedirs(replica.meta_dir(settings["db"]))
+    assert replica.probe(settings, {"sftp_key": "K"}) == "same target"
+
+
+def test_a_new_target_must_be_empty(settings, monkeypatch):
+    make_db(settings["db"], MIGRATIONS)
+    with open(settings["marker"], "w") as f:
+        f.write("sftp://replica@10.0.0.9:22/old\n")
+    monkeypatch.setattr(replica, "litestream_restore", fake_restore({}))
+    assert replica.probe(settings, {"sftp_key": "K"}) == "new target"
+    monkeypatch.setattr(replica, "litestream_restore", fake_restore({settings["db"]: lambda out: make_db(out, MIGRATIONS)}))
+    with pytest.raises(replica.ReplicaError) as e:
+        replica.probe(settings, {"sftp_key": "K"})
+    assert e.value.code == 4 and settings["target"] in str(e.value) and "Nothing was changed" in str(e.value)
+    with open(settings["marker"]) as f:
+        assert f.read() == "sftp://replica@10.0.0.9:22/old\n"
+
+
+def test_a_switch_drops_litestreams_position_and_records_the_target(settings, monkeypatch):
+    calls = []
+    monkeypatch.setattr(replica.subprocess, "run", lambda argv, **k: calls.append(argv))
+    for db in (settings["db"], settings["keys_db"]):
+        os.makedirs(os.path.join(replica.meta_dir(db), "ltx", "0"))
+    assert replica.switch(settings) == "changed"
+    assert calls == [["systemctl", "stop", "tailnet-headscale-litestream.service"]]
+    assert not any(os.path.exists(replica.meta_dir(db)) for db in (settings["db"], settings["keys_db"]))
+    assert replica.read_marker(settings) == settings["target"]
+    assert replica.switch(settings) == "unchanged" and len(calls) == 1
