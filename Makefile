@@ -126,6 +126,14 @@ galaxy:
 molecule:
 	scripts/test-lanes.sh $(addprefix molecule-,$(ORDERED_SCENARIOS))
 
+# disaster_recovery's S3 store (SeaweedFS, lab/s3-server) is built in this lane on first use, not in
+# setup, so no other lane waits for it.
+molecule-disaster_recovery:
+	scripts/build-binaries.sh s3-server
+	$(TESTBED)
+	echo "==> molecule test -s disaster_recovery"
+	flock /tmp/tailnet-molecule-disaster_recovery.lock molecule test -s disaster_recovery
+
 # Under the scenario's lock: container names are fixed per scenario, so a second
 # run of the same scenario on this machine (another checkout) waits for the first.
 molecule-%:

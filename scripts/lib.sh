@@ -55,6 +55,12 @@ oidc_provider_bin_dir() {
   echo "$BIN_CACHE/oidc-provider-zitadel-$version-$(cat "$OIDC_PROVIDER_SRC/go.mod" "$OIDC_PROVIDER_SRC/go.sum" "$OIDC_PROVIDER_SRC/main.go" | sha256sum | cut -c1-12)-linux-$GOARCH_HOST"
 }
 litestream_bin_dir() { echo "$BIN_CACHE/litestream-$1-linux-$GOARCH_HOST"; }
+# The S3-compatible store of the disaster_recovery scenario (lab/s3-server: SeaweedFS, pinned by its
+# go.mod and go.sum), keyed by those two files.
+S3_SERVER_SRC="$REPO_ROOT/lab/s3-server"
+s3_server_bin_dir() {
+  echo "$BIN_CACHE/s3-server-seaweedfs-$(cat "$S3_SERVER_SRC/go.mod" "$S3_SERVER_SRC/go.sum" | sha256sum | cut -c1-12)-linux-$GOARCH_HOST"
+}
 
 # A virtualenv at DIR with what the pip arguments name, built once: DIR/.complete
 # marks a finished build, so an interrupted one is started over. pip talks on stderr.

@@ -15,6 +15,9 @@ for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled" "$op" "$ls_bi
   [ -x "$f" ] || die "$f is missing: run scripts/build-binaries.sh"
 done
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+# Built only by the disaster_recovery scenario's target (scripts/build-binaries.sh s3-server).
+s3_server="$(s3_server_bin_dir)/weed"
+[ -x "$s3_server" ] || s3_server=""
 
 cat <<ENV
 export TAILNET_HEADSCALE_VERSION=${HEADSCALE_VERSION#v}
@@ -29,6 +32,7 @@ export TAILNET_OIDC_PROVIDER_BINARY_SHA256=$(sha "$op")
 export TAILNET_LITESTREAM_VERSION=${LITESTREAM_VERSION#v}
 export TAILNET_LITESTREAM_BINARY=$ls_bin
 export TAILNET_LITESTREAM_BINARY_SHA256=$(sha "$ls_bin")
+export TAILNET_S3_SERVER_DIR=${s3_server:+$(dirname "$s3_server")}
 export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_DR=tailnet-headscale/debian-dr:bookworm-r$(sed -n 's/^DR_IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_TRIXIE=tailnet-headscale/debian-systemd:trixie-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")

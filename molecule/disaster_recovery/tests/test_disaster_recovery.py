@@ -3,7 +3,8 @@ two real tailscale clients enrolled, users written in a loop; the server contain
 warning (docker rm -f), a fresh container takes its name and address, and tailnet.headscale.site
 rebuilds it from the replica with headscale_recover=true. The clients come back on their own: same
 node ids, same IPs, no re-authentication. Before that, the two refusals on the fresh host: without the
-flag, and with an age identity that does not decrypt the keys. RPO and RTO are measured and saved
+flag, and with an age identity that does not decrypt the keys. Then the rebuilt server moves its replica
+to an S3 store (a real one: SeaweedFS), is lost again, and is rebuilt from S3. RPO and RTO are measured and saved
 (bench/results/disaster_recovery.json when TAILNET_DR_SAVE_RESULTS=1, rendered by bench/tables.py)."""
 
 import json
@@ -197,6 +198,76 @@ def test_recovery_brings_every_client_back_unchanged(disaster):
     rpo = kill - min(at for dummy, at in lost) if lost else 0.0
     STATE.update(rto=rto, playbook=playbook_s, rpo=rpo, lost=len(lost), kept=len(written) - len(lost))
     save()
+
+
+S3_VARS = os.path.join(SECRETS, "s3-vars.yml")
+
+
+def snapshot(host):
+    """What a refused run must leave as it was: the replication's files, the target and litestream's PID."""
+    return host.check_output(
+        "sha256sum /etc/headscale/litestream.yml /etc/headscale/.tailnet-headscale-replica-target"
+        " /etc/systemd/system/tailnet-headscale-litestream.service; ls -a /etc/headscale;"
+        " systemctl show -p MainPID --value tailnet-headscale-litestream.service headscale.service")
+
+
+def test_replication_moves_to_s3_and_a_server_is_rebuilt_from_it(disaster):
+    """The rebuilt server moves its replica to an S3 store (SeaweedFS, https with a private CA); a move to
+    a target that already holds a database is refused; the server is lost again and rebuilt from S3."""
+    with open(os.path.join(SECRETS, "s3-secret")) as handle:
+        s3_secret = handle.read().strip()
+    rc, out, dummy = site("-e", "@" + S3_VARS)
+    assert rc == 0, out[-4000:]
+    server = get(SERVER)
+    assert server.file("/etc/headscale/.tailnet-headscale-replica-target").content_string.strip() == (
+        "s3://hs-replica/dr/headscale at https://172.30.79.20:8333")
+    env = server.file("/etc/headscale/litestream-s3.env")
+    assert (env.user, env.group, env.mode) == ("root", "root", 0o600)
+    assert not server.file("/etc/headscale/litestream-sftp.key").exists, "the SFTP key outlived its replica"
+    assert s3_secret not in server.file("/etc/headscale/litestream.yml").content_string
+    assert s3_secret not in server.check_output("ps -eo args")
+    assert s3_secret not in out
+
+    # Back to the SFTP directory, which holds this server's older copy: refused before anything changes.
+    before = snapshot(server)
+    rc, out, dummy = site()
+    assert rc != 0 and "already holds a headscale database" in out and "Nothing was changed" in out, out[-3000:]
+    assert snapshot(server) == before
+
+    server.check_output("headscale users create s3-before-the-kill")
+    marks = {"s3-before-the-kill"}
+
+    def replicated():
+        probe = server.run("LITESTREAM_ACCESS_KEY_ID=headscale-dr LITESTREAM_SECRET_ACCESS_KEY=%s "
+                           "SSL_CERT_FILE=/etc/headscale/litestream-s3-ca.pem /usr/local/lib/headscale/litestream-%s "
+                           "ltx -config /etc/headscale/litestream.yml /var/lib/headscale/db.sqlite"
+                           % (shlex.quote(s3_secret), os.environ["TAILNET_LITESTREAM_VERSION"]))
+        return probe.rc == 0 and len(probe.stdout.strip().splitlines()) > 1
+
+    wait_for(replicated, timeout=60, what="the database's LTX files in the S3 bucket")
+    time.sleep(SYNC_INTERVAL + MARGIN)
+    subprocess.run(["docker", "rm", "-f", SERVER], check=True, capture_output=True)
+
+    fresh_server()
+    rc, out, dummy = site("-e", "@" + S3_VARS, "-e", "headscale_recover=true",
+                          "-e", "headscale_recover_age_identity=%s" % os.path.join(SECRETS, "age_identity"))
+    assert rc == 0, out[-4000:]
+    assert s3_secret not in out
+    server = get(SERVER)
+
+    def all_back():
+        nodes = {n["name"]: n for n in headscale(server, "nodes list")}
+        return all(nodes.get(c.name, {}).get("online") for c in disaster["clients"]) and all(
+            c.status()["BackendState"] == "Running" for c in disaster["clients"])
+
+    wait_for(all_back, timeout=120, what="both clients online on the server rebuilt from S3")
+    after = {n["name"]: (n["id"], sorted(n["ip_addresses"])) for n in headscale(server, "nodes list")}
+    assert after == disaster["before"]
+    for client in disaster["clients"]:
+        status = client.status()
+        assert status["BackendState"] == "Running" and not status.get("AuthURL")
+        assert (status["Self"]["ID"], sorted(status["Self"]["TailscaleIPs"])) == disaster["selves"][client.name]
+    assert marks <= {u["name"] for u in headscale(server, "users list")}
 
 
 def save():
