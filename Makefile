@@ -32,6 +32,9 @@ demo: setup
 ## tree early); then sanity, integration, galaxy and the molecule scenarios, TEST_LANES (2) at a time
 ## (scripts/test-lanes.sh: one log per target in .test-logs/, a failure's tail printed last).
 test: setup lint units
+	# disaster_recovery's S3 store (minutes of Go build on a new machine) builds beside the first lanes,
+	# which mostly wait on containers; that lane's own build call then waits for it, or finds it cached.
+	scripts/build-binaries.sh s3-server >/tmp/tailnet-s3-server-build.log 2>&1 &
 	scripts/test-lanes.sh $(LANE_TARGETS)
 
 setup: tools

@@ -49,6 +49,9 @@ def litestream_config(settings, key_path, db_path=None, keys_path=None):
 def litestream_env(secrets_dir, secrets):
     """The environment litestream reads the S3 credentials and the endpoint's CA from (never its command line)."""
     env = dict(os.environ)
+    # The AWS SDK turns AWS_CA_BUNDLE into a refusal with litestream's own HTTP client ("unable to add
+    # custom RootCAs"): the endpoint's CA goes in SSL_CERT_FILE instead.
+    env.pop("AWS_CA_BUNDLE", None)
     if secrets.get("s3_access_key_id"):
         env["LITESTREAM_ACCESS_KEY_ID"] = secrets["s3_access_key_id"]
         env["LITESTREAM_SECRET_ACCESS_KEY"] = secrets["s3_secret_access_key"]

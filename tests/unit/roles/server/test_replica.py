@@ -196,7 +196,7 @@ S3_REPLICA = {"type": "s3", "bucket": "hs-replica", "region": "us-east-1", "sign
               "endpoint": "https://10.0.0.3:8333", "force-path-style": True}
 
 
-def test_an_s3_replica_has_no_key_path_and_its_credentials_only_in_the_environment(settings, tmp_path):
+def test_an_s3_replica_has_no_key_path_and_its_credentials_only_in_the_environment(settings, tmp_path, monkeypatch):
     settings.update(replica=S3_REPLICA, replica_root="headscale", target="s3://hs-replica/headscale")
     config = replica.litestream_config(settings, "/run/key")
     assert [db["replica"]["path"] for db in config["dbs"]] == ["headscale/db", "headscale/keys"]
@@ -206,6 +206,8 @@ def test_an_s3_replica_has_no_key_path_and_its_credentials_only_in_the_environme
     assert (env["LITESTREAM_ACCESS_KEY_ID"], env["LITESTREAM_SECRET_ACCESS_KEY"]) == ("AKIA", "SECRET")
     assert env["SSL_CERT_FILE"] == os.path.join(str(tmp_path), "s3_ca")
     assert "LITESTREAM_ACCESS_KEY_ID" not in replica.litestream_env(str(tmp_path), {})
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert "AWS_CA_BUNDLE" not in replica.litestream_env(str(tmp_path), {}), "litestream refuses to start with it"
 
 
 def test_the_restore_command_line_carries_no_secret(settings, monkeypatch, tmp_path):
