@@ -12,7 +12,8 @@
 #          last must be empty, or litestream would mix two histories there. Prints "same target" or
 #          "new target". Changes nothing outside the stage directory.
 #   place  Put the staged database and the decrypted keys in place (before headscale's first start).
-#   switch Litestream starts over at a new target: stop it, drop its local position, record the target.
+#   switch Litestream starts over at a new target (or, with "force", after a restore): stop it, drop
+#          its local position, record the target.
 #   keys   Encrypt the noise and DERP private keys to the operator's age recipient into the small
 #          keys database that litestream replicates next to headscale's, when they changed.
 import hashlib
@@ -249,8 +250,9 @@ def probe_fresh(settings, secrets):
 def switch(settings):
     """Litestream starts over at the configured target: stopped, its local position dropped (it would
     otherwise ship only what follows that position, to a target that never had the rest), the target
-    recorded. Its restart with the new config follows in the role."""
-    if read_marker(settings) == settings["target"]:
+    recorded. Its restart with the new config follows in the role. force: after a restore, whose
+    database is an older history than the one litestream's position describes."""
+    if not settings.get("force") and read_marker(settings) == settings["target"]:
         return "unchanged"
     subprocess.run(["systemctl", "stop", settings["unit"]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                    check=False)

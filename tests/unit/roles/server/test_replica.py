@@ -261,3 +261,7 @@ def test_a_switch_drops_litestreams_position_and_records_the_target(settings, mo
     assert not any(os.path.exists(replica.meta_dir(db)) for db in (settings["db"], settings["keys_db"]))
     assert replica.read_marker(settings) == settings["target"]
     assert replica.switch(settings) == "unchanged" and len(calls) == 1
+    # After a restore: the same target, but the position restored with the database is stale.
+    os.makedirs(os.path.join(replica.meta_dir(settings["db"]), "ltx", "0"))
+    assert replica.switch(dict(settings, force=True)) == "changed" and len(calls) == 2
+    assert not os.path.exists(replica.meta_dir(settings["db"]))
