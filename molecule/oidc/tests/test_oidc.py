@@ -155,3 +155,15 @@ def test_the_commands_of_the_oidc_docs_run_as_written(host):
         assert done.rc == 0, "%r: %s %s" % (command, done.stdout, done.stderr)
         outputs.append(done.stdout)
     assert "alice@lab.test" in "".join(outputs) and "alice-laptop" in "".join(outputs)
+
+
+def test_turning_oidc_off_removes_its_secret(host):
+    """Last: the admin turns OIDC off; the config no longer names the secret, and the secret goes."""
+    done = converge("-e", json.dumps({"headscale_oidc_issuer": ""}))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    oidc = yaml.safe_load(host.file(CONFIG).content_string).get("oidc") or {}
+    assert not oidc.get("issuer") and not oidc.get("client_secret_path"), oidc
+    assert not host.file(ON_HOST).exists
+    assert secret() not in output
+    wait_for(lambda: host.run("headscale health").rc == 0, what="headscale healthy without OIDC")
