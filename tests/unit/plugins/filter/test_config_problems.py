@@ -164,9 +164,10 @@ def test_a_bad_replication_setting_is_named_with_its_fix(settings, words):
         assert word in found, (word, found)
 
 
-S3 = dict(
-    LITESTREAM, headscale_litestream_replica_type="s3", headscale_litestream_sftp_host="",
-    headscale_litestream_sftp_user="", headscale_litestream_sftp_key_file="", headscale_litestream_sftp_host_key="",
+# The replication settings without any SFTP one (those keep their empty defaults), and the S3 ones.
+S3 = {name: value for name, value in LITESTREAM.items() if not name.startswith("headscale_litestream_sftp_")}
+S3.update(
+    headscale_litestream_replica_type="s3",
     headscale_litestream_s3_bucket="headscale-replica", headscale_litestream_s3_endpoint="https://s3.example.com:9000",
     headscale_litestream_s3_access_key_id="AKIAEXAMPLE", headscale_litestream_s3_secret_access_key="wJalr/K7MDENG+bPxRfiCY",
 )
