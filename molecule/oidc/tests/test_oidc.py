@@ -159,7 +159,8 @@ def test_the_commands_of_the_oidc_docs_run_as_written(host):
 
 def test_turning_oidc_off_removes_its_secret(host):
     """Last: the admin turns OIDC off; the config no longer names the secret, and the secret goes."""
-    done = converge("-e", json.dumps({"headscale_oidc_issuer": ""}))
+    done = converge("-e", json.dumps({"headscale_oidc_issuer": "", "headscale_oidc_client_id": "",
+                                      "headscale_oidc_client_secret_file": ""}))
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     oidc = yaml.safe_load(host.file(CONFIG).content_string).get("oidc") or {}
