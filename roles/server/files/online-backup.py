@@ -46,8 +46,9 @@ def audit(line, priority=syslog.LOG_NOTICE):
 
 def lock(path, timeout, clock=time.monotonic, sleep=time.sleep):
     """The host lock every change to the server takes (plugins/module_utils/host_lock.py)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.fchmod(fd, 0o600)
+    # Created 0600 if missing; an existing lock keeps the mode the server role gave it (0660 for
+    # headscale_admin_group): resetting it would lock the admin group's module calls out.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
     deadline = clock() + timeout
     while True:
         try:

@@ -188,6 +188,16 @@ def test_the_database_must_be_backed_up(server):
     assert os.listdir(str(server["dest"])) == []
 
 
+def test_the_host_lock_keeps_the_mode_the_role_gave_it(server):
+    """0660 for headscale_admin_group: a backup that reset it to 0600 locked the group's module calls out."""
+    path = server["settings"]["lock"]
+    with open(path, "w"):
+        pass
+    os.chmod(path, 0o660)
+    os.close(backup.lock(path, 1))
+    assert os.stat(path).st_mode & 0o777 == 0o660
+
+
 def test_a_busy_host_lock_waits_then_fails(server):
     held = backup.lock(server["settings"]["lock"], 1)
     try:
