@@ -168,6 +168,28 @@ def test_keys_that_do_not_decrypt_are_refused(disaster, tmp_path):
         assert secret not in out, "a secret reached the -vvv output"
 
 
+def wait_for_clients(server, clients, what):
+    """Every client online on SERVER (headscale's view) and Running (its own)."""
+
+    def all_back():
+        nodes = {n["name"]: n for n in headscale(server, "nodes list")}
+        return all(nodes.get(c.name, {}).get("online") for c in clients) and all(
+            c.status()["BackendState"] == "Running" for c in clients)
+
+    wait_for(all_back, timeout=120, what=what)
+
+
+def assert_clients_unchanged(server, disaster):
+    """Same node ids and IPs as before the kill, on both sides, and no client asked to log in again."""
+    after = {n["name"]: (n["id"], sorted(n["ip_addresses"])) for n in headscale(server, "nodes list")}
+    assert after == disaster["before"]
+    for client in disaster["clients"]:
+        status = client.status()
+        assert status["BackendState"] == "Running", (client.name, status["BackendState"])
+        assert (status["Self"]["ID"], sorted(status["Self"]["TailscaleIPs"])) == disaster["selves"][client.name]
+        assert not status.get("AuthURL"), "%s asked to re-authenticate" % client.name
+
+
 def runbook():
     """The commands of docs/operations.md's "Runbook: the server is gone", placeholders filled in."""
     with open(OPERATIONS) as handle:
@@ -199,19 +221,9 @@ def test_recovery_brings_every_client_back_unchanged(disaster):
     listed = server.run("bash -o pipefail -c %s" % shlex.quote(check))
     assert listed.rc == 0, listed.stderr
 
-    def all_back():
-        nodes = {n["name"]: n for n in headscale(server, "nodes list")}
-        return all(nodes.get(c.name, {}).get("online") for c in disaster["clients"]) and all(
-            c.status()["BackendState"] == "Running" for c in disaster["clients"])
-
-    wait_for(all_back, timeout=120, what="both clients online on the rebuilt server")
+    wait_for_clients(server, disaster["clients"], "both clients online on the rebuilt server")
     rto = time.time() - start
-    after = {n["name"]: (n["id"], sorted(n["ip_addresses"])) for n in headscale(server, "nodes list")}
-    assert after == disaster["before"]
-    for client in disaster["clients"]:
-        status = client.status()
-        assert (status["Self"]["ID"], sorted(status["Self"]["TailscaleIPs"])) == disaster["selves"][client.name]
-        assert not status.get("AuthURL"), "%s asked to re-authenticate" % client.name
+    assert_clients_unchanged(server, disaster)
 
     users = {u["name"] for u in headscale(server, "users list")}
     kill, written = disaster["kill"], disaster["written"]
@@ -281,18 +293,8 @@ def test_replication_moves_to_s3_and_a_server_is_rebuilt_from_it(disaster):
     assert s3_secret not in out
     server = get(SERVER)
 
-    def all_back():
-        nodes = {n["name"]: n for n in headscale(server, "nodes list")}
-        return all(nodes.get(c.name, {}).get("online") for c in disaster["clients"]) and all(
-            c.status()["BackendState"] == "Running" for c in disaster["clients"])
-
-    wait_for(all_back, timeout=120, what="both clients online on the server rebuilt from S3")
-    after = {n["name"]: (n["id"], sorted(n["ip_addresses"])) for n in headscale(server, "nodes list")}
-    assert after == disaster["before"]
-    for client in disaster["clients"]:
-        status = client.status()
-        assert status["BackendState"] == "Running" and not status.get("AuthURL")
-        assert (status["Self"]["ID"], sorted(status["Self"]["TailscaleIPs"])) == disaster["selves"][client.name]
+    wait_for_clients(server, disaster["clients"], "both clients online on the server rebuilt from S3")
+    assert_clients_unchanged(server, disaster)
     assert marks <= {u["name"] for u in headscale(server, "users list")}
 
 
