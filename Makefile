@@ -166,7 +166,7 @@ bench-quick:
 	results="$$(mktemp -d)"
 	trap 'rm -rf "$$results"' EXIT
 	export BENCH_RESULTS="$$results"
-	BENCH_NODES_N=10 BENCH_ROUNDS=1 BENCH_FIXTURE_WORKERS=10 python3 bench/modules.py nodes
+	BENCH_NODES_N=10 BENCH_ROUNDS=1 python3 bench/modules.py nodes
 	python3 bench/report.py --no-write --no-plot
 
 ## sweep: the full crash sweep of molecule/faults (every kill point of both runs; make test runs one per

@@ -12,25 +12,23 @@ Every N is reconciled against the same server (all N's objects exist before the 
 timed no-change run), round-robin, so noise falls on every N alike.
 Runs a real headscale as a plain process on loopback (tests/integration/conftest.py).
 
-`python3 bench/modules.py nodes` runs only the second part, a server with thousands of nodes
-(saved as the `nodes` benchmark): one server per N (BENCH_NODES_N, default 10, 500, 5000), each
-with N nodes across 50 users, half of them tagged, registered through headscale itself (`debug
-create-node`, then `auth register` on 0.29 or `nodes register` on 0.28, then `nodes tag`; never the
-database), BENCH_FIXTURE_WORKERS at a time. Then, round-robin over the servers, BENCH_ROUNDS times:
-`info gather=nodes`, `node_key_rotation` with nothing to rotate, `node` making one change (a tag
-swapped on one node), a `preauth_key` reconcile of 10 declared keys and a `user` reconcile of the 50
-users, none of which change anything but `node`. Each module runs as its own process (the module
-file run with its arguments on stdin, as Ansible runs it on a host), timed, its peak RSS read from
-wait4(); CLI calls counted by the logging wrapper. Goals: no-change calls at the largest N <= 3x
-their time at the smallest, CLI calls the same at every N, peak RSS <= 150 MB."""
+`python3 bench/modules.py nodes` runs only the second part, a server with thousands of nodes (saved
+as the `nodes` benchmark): one server per N (BENCH_NODES_N, default 10, 500, 5000), each with N
+nodes across 50 users, half of them tagged, registered through headscale itself by lab/node-fixture
+(what `debug create-node`, `auth register` and `nodes tag` do, over headscale's gRPC socket with
+many calls in flight; never the database), then restarted with the harness's config. Then, round-
+robin over the servers, BENCH_ROUNDS times: `info gather=nodes`, `node_key_rotation` with nothing to
+rotate, `node` making one change (a tag swapped on one node), a `preauth_key` reconcile of 10
+declared keys and a `user` reconcile of the 50 users, none of which change anything but `node`. Each
+module runs as its own process (the module file run with its arguments on stdin, as Ansible runs it
+on a host), timed, its peak RSS read from wait4(); CLI calls counted by the logging wrapper. Goals:
+no-change calls at the largest N <= 3x their time at the smallest, CLI calls the same at every N,
+peak RSS <= 150 MB."""
 
-import concurrent.futures
 import json
 import os
-import random
 import shutil
 import statistics
-import string
 import subprocess
 import sys
 import tempfile
@@ -140,58 +138,67 @@ def scaling(counted, secrets_dir):
 
 
 NODES_NS = [int(n) for n in os.environ.get("BENCH_NODES_N", "10,500,5000").split(",")]
-WORKERS = int(os.environ.get("BENCH_FIXTURE_WORKERS", "16"))
+IN_FLIGHT = int(os.environ.get("BENCH_FIXTURE_IN_FLIGHT", "1000"))
 NODE_USERS = 50
 COLLECTIONS = (os.environ.get("ANSIBLE_COLLECTIONS_PATH") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".collections")).split(":")[0]
+# While a large fixture is built only. headscale applies node writes in batches and, after each,
+# rebuilds the peer map over every pair of nodes its policy allows (docs/benchmarks.md): batches of
+# up to 5,000 writes and a policy that allows no pair (its tag owners kept, so nodes can be tagged)
+# make 5,000 registrations minutes instead of hours. The measured server is then restarted with the
+# harness's own config and its allow-all policy.
+BUILD_TUNING = "tuning: {node_store_batch_size: 5000, node_store_batch_timeout: 5s, register_cache_max_entries: 20000}\n"
+BUILD_TUNING_FROM_N = 1000
+BUILD_ACLS = [{"action": "accept", "src": ["tag:ci"], "dst": ["tag:ci:*"]}]
+# The CLI's own deadline is 5 s; at 5,000 nodes headscale takes a minute or more over one `nodes tag`
+# (the node module's one change), so the modules' CLI calls get longer.
+CLI_TIMEOUT = "cli: {timeout: 900s}\n"
 
 
 def fixture(server, n):
-    """N nodes across NODE_USERS users, every second node tagged, registered through headscale itself."""
-    users = ["bench-u%02d" % i for i in range(NODE_USERS)]
-    new = server.version >= "0.29"
+    """N nodes across NODE_USERS users, every second one tagged, registered through headscale itself.
 
-    def cli(*args):
-        # headscale under load (a shared 2-core machine) sometimes fails a write ("database is locked"): retried.
-        for attempt in range(6):
-            run = server.cli(*args, check=False)
-            if run.returncode == 0:
-                return run
-            time.sleep(0.5 * (attempt + 1))
-        raise RuntimeError("headscale %s failed: %s" % (" ".join(args), (run.stderr + run.stdout)[-800:]))
-
-    def add(index):
-        user, name = users[index % NODE_USERS], "node-%05d" % index
-        for attempt in range(4):
-            auth_id = ("hskey-authreq-" if new else "") + "".join(random.choice(string.ascii_letters) for position in range(24))
-            cli("debug", "create-node", "--name", name, "--user", user, "--key", auth_id)
-            if new:
-                run = server.cli("auth", "register", "--auth-id", auth_id, "--user", user, check=False)
-            else:
-                run = server.cli("nodes", "register", "--key", auth_id, "--user", user, check=False)
-            if run.returncode == 0:
-                node = json.loads(run.stdout)
-                break
-            # Under load a registration can fail after it was made, or its pending entry be gone: look, then again.
-            node = next((n for n in server.state("nodes") or [] if n["given_name"] == name), None)
-            if node is not None:
-                break
-            time.sleep(1 + attempt)
-        else:
-            raise RuntimeError("headscale could not register %s: %s" % (name, (run.stderr + run.stdout)[-800:]))
-        return node["id"] if index % 2 == 0 else None
-
+    lab/node-fixture does what `headscale debug create-node`, `auth register` and `nodes tag` do,
+    over headscale's gRPC socket with many calls in flight (the CLI, one process and one batch
+    wait per command, does not reach 5,000). Returns (seconds to build, seconds to restart)."""
+    policy_path = os.path.join(server.dir, "policy.json")
+    with open(server.config) as f:
+        config = f.read()
+    with open(policy_path) as f:
+        policy = f.read()
+    with open(server.config, "w") as f:
+        f.write(config + (BUILD_TUNING if n >= BUILD_TUNING_FROM_N else ""))
+    with open(policy_path, "w") as f:
+        json.dump(dict(json.loads(policy), acls=BUILD_ACLS), f)
     begin = time.monotonic()
-    with concurrent.futures.ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(lambda user: cli("users", "create", user), users))
-        to_tag = [node_id for node_id in pool.map(add, range(n)) if node_id is not None]
-    # Each tag makes headscale recompute the policy over every node: fewer at a time, or they time out.
-    with concurrent.futures.ThreadPoolExecutor(max(1, WORKERS // 4)) as pool:
-        list(pool.map(lambda node_id: cli("nodes", "tag", "-i", str(node_id), "-t", "tag:server"), to_tag))
+    try:
+        server.start(timeout=120)
+        builder = subprocess.Popen([os.environ["TAILNET_NODE_FIXTURE_BINARY"], "-socket", os.path.join(server.dir, "headscale.sock"),
+                                    "-nodes", str(n), "-users", str(NODE_USERS), "-in-flight", str(min(n, IN_FLIGHT))],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        said = []
+        for line in builder.stderr:  # its progress, shown as it goes (minutes at 5,000), and kept for the error
+            print(line, end="", flush=True)
+            said = (said + [line])[-10:]
+        builder.wait()
+    finally:
+        server.stop(timeout=300)
+        with open(server.config, "w") as f:
+            f.write(config)
+        with open(policy_path, "w") as f:
+            f.write(policy)
+    if builder.returncode:
+        raise RuntimeError("lab/node-fixture failed (rc %d): %s" % (builder.returncode, "".join(said)[-800:]))
+    built = time.monotonic() - begin
+    begin = time.monotonic()
+    server.start(timeout=900)
+    restarted = time.monotonic() - begin
     nodes = server.state("nodes") or []
     tagged = sum(1 for node in nodes if node.get("tags"))
-    if len(nodes) != n or tagged != (n + 1) // 2:
-        raise RuntimeError("fixture of %d nodes has %d, %d tagged" % (n, len(nodes), tagged))
-    return time.monotonic() - begin
+    names = set(node["given_name"] for node in nodes)
+    if len(nodes) != n or tagged != (n + 1) // 2 or names != set("node-%05d" % i for i in range(n)):
+        raise RuntimeError("fixture of %d nodes has %d (%d names as asked), %d tagged"
+                           % (n, len(nodes), len(names & set("node-%05d" % i for i in range(n))), tagged))
+    return built, restarted
 
 
 def run_module(counted, module_name, args):
@@ -242,17 +249,15 @@ def node_cases(server, round_):
 def nodes_main():
     version = os.environ["TAILNET_HEADSCALE_VERSION"]
     loads = [load_average()]
-    servers, built, missing = {}, {}, {}
+    servers, built, restarted, missing = {}, {}, {}, {}
     try:
         for n in NODES_NS:
             server = Headscale(version, os.environ["TAILNET_HEADSCALE_BINARY"], tempfile.mkdtemp(prefix="hs-bench-nodes-"))
             with open(server.config, "a") as config:
-                # The CLI's own deadline (5 s by default) is short for a loaded machine building thousands of nodes.
-                config.write("cli: {timeout: 60s}\n")
-            server.start()
+                config.write(CLI_TIMEOUT)
             servers[n] = CountedServer(server)
             try:
-                built[n] = fixture(server, n)
+                built[n], restarted[n] = fixture(server, n)
             except RuntimeError as error:
                 # Measured what was built; the missing N is named in the results and the docs.
                 missing[n] = str(error)[:500]
@@ -261,7 +266,7 @@ def nodes_main():
                 shutil.rmtree(server.dir, ignore_errors=True)
                 del servers[n]
                 continue
-            print("fixture: %d nodes in %.0f s" % (n, built[n]), flush=True)
+            print("fixture: %d nodes in %.0f s, restarted in %.0f s" % (n, built[n], restarted[n]), flush=True)
             loads.append(load_average())
         ns = sorted(servers)
         if not ns:
@@ -304,6 +309,7 @@ def nodes_main():
     figures.append(figure("peak RSS of a module process at N=%d nodes (MB)" % hi, peak, "<= 150", peak <= 150, fmt="%.0f"))
     saved = save("nodes", "modules on a server with N nodes (headscale %s on loopback, median of %d)" % (version, ROUNDS),
                  figures, scaling=rows, rounds=ROUNDS, headscale_version=version, fixture_s=dict((str(n), s) for n, s in built.items()),
+                 restart_s=dict((str(n), s) for n, s in restarted.items()),
                  users=NODE_USERS, load_average=loads, wanted_n=NODES_NS, missing_n=dict((str(n), why) for n, why in missing.items()),
                  cli_call_mismatches=[m for c in servers.values() for m in c.mismatches])
     print(nodes_detail(saved))

@@ -220,8 +220,9 @@ def nodes_detail(result):
     """What `bench/modules.py nodes` prints, from its saved result."""
     lines = ["modules on a server with N nodes across %d users, half tagged (headscale %s on loopback, median of %d; %s)"
              % (result["users"], result["headscale_version"], result["rounds"], loads(result)),
-             "  fixture built through headscale's CLI: %s" % ", ".join("%s nodes in %.0f s" % (n, s) for n, s in sorted(
-                 result["fixture_s"].items(), key=lambda item: int(item[0]))),
+             "  fixture built through headscale's gRPC API (lab/node-fixture): %s" % ", ".join(
+                 "%s nodes in %.0f s%s" % (n, s, ", restart %.0f s" % result["restart_s"][n] if n in result.get("restart_s", {}) else "")
+                 for n, s in sorted(result["fixture_s"].items(), key=lambda item: int(item[0]))),
              "  %-38s %6s  %8s  %6s  %9s  %8s" % ("case", "N", "seconds", "calls", "time/N=lo", "peak MB")]
     for n, why in sorted((result.get("missing_n") or {}).items(), key=lambda item: int(item[0])):
         lines.insert(2, "  N=%s NOT MEASURED: its fixture could not be built (%s)" % (n, why.splitlines()[0][:160]))

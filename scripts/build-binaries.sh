@@ -70,6 +70,11 @@ done
 build "$(tailscale_bin_dir "$TAILSCALE_VERSION")" tailscale.com "$TAILSCALE_VERSION" ./cmd/tailscale ./cmd/tailscaled
 # The OpenID provider of molecule/oidc (zitadel's OIDC library; Dex is refused by the module proxy).
 build_local "$(oidc_provider_bin_dir)" "$OIDC_PROVIDER_SRC" tailnet-oidc-provider
+# The bench's node fixture builder speaks headscale's gRPC API as of the headscale it names: the one pinned.
+fixture_headscale="$(sed -n 's/^[[:space:]]*github.com\/juanfont\/headscale \(v[^ ]*\)$/\1/p' "$NODE_FIXTURE_SRC/go.mod")"
+[ "$fixture_headscale" = "$HEADSCALE_VERSION" ] ||
+  die "lab/node-fixture/go.mod requires headscale ${fixture_headscale:-(none)}, the pinned one is $HEADSCALE_VERSION: run \`go get github.com/juanfont/headscale@$HEADSCALE_VERSION && go mod tidy\` in lab/node-fixture"
+build_local "$(node_fixture_bin_dir)" "$NODE_FIXTURE_SRC" node-fixture
 # Litestream (the server role's opt-in replication). `go install mod@version` does not stamp
 # litestream's version (its main.Version stays "(development build)"): set it with -X.
 LDFLAGS_EXTRA="-X main.Version=$LITESTREAM_VERSION" \

@@ -55,6 +55,12 @@ oidc_provider_bin_dir() {
   echo "$BIN_CACHE/oidc-provider-zitadel-$version-$(cat "$OIDC_PROVIDER_SRC/go.mod" "$OIDC_PROVIDER_SRC/go.sum" "$OIDC_PROVIDER_SRC/main.go" | sha256sum | cut -c1-12)-linux-$GOARCH_HOST"
 }
 litestream_bin_dir() { echo "$BIN_CACHE/litestream-$1-linux-$GOARCH_HOST"; }
+# The bench's node fixture builder (lab/node-fixture: headscale's gRPC API, pinned by its go.mod and
+# go.sum at the headscale version the bench runs), keyed by its three files.
+NODE_FIXTURE_SRC="$REPO_ROOT/lab/node-fixture"
+node_fixture_bin_dir() {
+  echo "$BIN_CACHE/node-fixture-$(cat "$NODE_FIXTURE_SRC/go.mod" "$NODE_FIXTURE_SRC/go.sum" "$NODE_FIXTURE_SRC/main.go" | sha256sum | cut -c1-12)-linux-$GOARCH_HOST"
+}
 # The S3-compatible store of the disaster_recovery scenario (lab/s3-server: SeaweedFS, pinned by its
 # go.mod and go.sum), keyed by those two files.
 S3_SERVER_SRC="$REPO_ROOT/lab/s3-server"

@@ -11,7 +11,8 @@ hs_prev="$(headscale_bin_dir "$HEADSCALE_PREVIOUS_VERSION")/headscale"
 ts_dir="$(tailscale_bin_dir "$TAILSCALE_VERSION")"
 op="$(oidc_provider_bin_dir)/tailnet-oidc-provider"
 ls_bin="$(litestream_bin_dir "$LITESTREAM_VERSION")/litestream"
-for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled" "$op" "$ls_bin"; do
+node_fixture="$(node_fixture_bin_dir)/node-fixture"
+for f in "$hs" "$hs_prev" "$ts_dir/tailscale" "$ts_dir/tailscaled" "$op" "$ls_bin" "$node_fixture"; do
   [ -x "$f" ] || die "$f is missing: run scripts/build-binaries.sh"
 done
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -32,6 +33,7 @@ export TAILNET_OIDC_PROVIDER_BINARY_SHA256=$(sha "$op")
 export TAILNET_LITESTREAM_VERSION=${LITESTREAM_VERSION#v}
 export TAILNET_LITESTREAM_BINARY=$ls_bin
 export TAILNET_LITESTREAM_BINARY_SHA256=$(sha "$ls_bin")
+export TAILNET_NODE_FIXTURE_BINARY=$node_fixture
 export TAILNET_S3_SERVER_DIR=${s3_server:+$(dirname "$s3_server")}
 export TAILNET_IMAGE_BOOKWORM=tailnet-headscale/debian-systemd:bookworm-r$(sed -n 's/^IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")
 export TAILNET_IMAGE_DR=tailnet-headscale/debian-dr:bookworm-r$(sed -n 's/^DR_IMAGE_REVISION=//p' "$REPO_ROOT/scripts/base-images.sh")

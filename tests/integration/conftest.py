@@ -78,20 +78,20 @@ class Headscale:
         self.log = open(os.path.join(workdir, "headscale.log"), "w")
         self.process = None
 
-    def start(self):
+    def start(self, timeout=20):
         self.process = subprocess.Popen([self.binary, "serve", "-c", self.config], stdout=self.log, stderr=subprocess.STDOUT,
                                         preexec_fn=die_with_parent)
-        deadline = time.time() + 20
+        deadline = time.time() + timeout
         while time.time() < deadline:
             if self.cli("health", check=False).returncode == 0:
                 return
             time.sleep(0.2)
         raise RuntimeError("headscale %s did not become healthy; log: %s" % (self.version, self.logtext()))
 
-    def stop(self):
+    def stop(self, timeout=10):
         if self.process:
             self.process.terminate()
-            self.process.wait(10)
+            self.process.wait(timeout)
             self.process = None
 
     def logtext(self):
