@@ -96,10 +96,11 @@ def _snake(key):
 
 
 def _snake_keys(value):
+    # Called on every node of a list thousands long: scalars (most values) are not recursed into.
     if isinstance(value, dict):
-        return dict((_snake(k), _snake_keys(v)) for k, v in value.items())
+        return {_SNAKE.get(k) or _snake(k): _snake_keys(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_snake_keys(v) for v in value]
+        return [_snake_keys(v) if isinstance(v, (dict, list)) else v for v in value]
     return value
 
 
@@ -268,15 +269,15 @@ def normalize_node(raw, now=None):
     raw = _snake_keys(raw or {})
     now = now or utcnow()
     expiry = parse_timestamp(raw.get("expiry"))
-    user = normalize_user(raw["user"]) if raw.get("user") else None
+    user = raw.get("user")  # already snake_case: only its name and id are kept
     tags = sorted(set((raw.get("tags") or []) + (raw.get("forced_tags") or []) + (raw.get("valid_tags") or [])))
     pre_auth_key = raw.get("pre_auth_key")
     return dict(
         id=_int(raw.get("id")),
         name=raw.get("given_name") or raw.get("name", ""),
         hostname=raw.get("name", ""),
-        user=user["name"] if user else None,
-        user_id=user["id"] if user else None,
+        user=user.get("name", "") if user else None,
+        user_id=_int(user.get("id")) if user else None,
         node_key=raw.get("node_key", ""),
         machine_key=raw.get("machine_key", ""),
         ip_addresses=raw.get("ip_addresses") or [],
