@@ -79,8 +79,10 @@ def inventory(clients):
         headscale_allow_insecure_server_url=True, headscale_allow_public_listeners=True,
         headscale_config=dict(listen_addr="0.0.0.0:8080"), headscale_systemd_private_users=False,
         headscale_users=[dict(name="ops")])
+    # No /dev/net/tun in these containers (no NET_ADMIN): tailscaled runs with userspace networking, as in
+    # molecule/join; without it tailscaled exits at start and every `tailscale up` fails.
     client = dict(tailscale_install_method="binary", tailscale_binary_src_dir=os.environ["TAILNET_TAILSCALE_DIR"],
-                  tailscale_binary_sha256=sha, tailscale_user="ops")
+                  tailscale_binary_sha256=sha, tailscale_user="ops", tailscale_tailscaled_flags=["--tun=userspace-networking"])
     return dict(all=dict(vars=common, children=dict(
         headscale=dict(hosts={PREFIX + "-server": None}, vars=server),
         tailnet_clients=dict(hosts=dict((c, None) for c in clients), vars=client))))
