@@ -201,6 +201,16 @@ def fixture(server, n):
     return built, restarted
 
 
+def expire_all(server):
+    """Expire every node that can expire (the untagged ones) through headscale's gRPC API: seconds taken."""
+    begin = time.monotonic()
+    run = subprocess.run([os.environ["TAILNET_NODE_FIXTURE_BINARY"], "-socket", os.path.join(server.dir, "headscale.sock"),
+                          "-expire-all", "-in-flight", str(IN_FLIGHT)], capture_output=True, text=True, check=False)
+    if run.returncode:
+        raise RuntimeError("lab/node-fixture -expire-all failed (rc %d): %s" % (run.returncode, run.stderr[-800:]))
+    return time.monotonic() - begin
+
+
 def run_module(counted, module_name, args):
     """Run the module file as its own process, as Ansible runs it on a host: (seconds, peak RSS MiB, CLI calls, result)."""
     server = counted.server
@@ -232,12 +242,30 @@ def run_module(counted, module_name, args):
     return seconds, usage.ru_maxrss / 1024.0, calls, result
 
 
+def returning_cost(result):
+    """What AnsibleModule.exit_json does with a result of this size, timed here: ansible-core's scrub of
+    no_log values (remove_values, run on every result) and its JSON encoding. Part of every module call,
+    proportional to what it returns."""
+    from ansible.module_utils.common.parameters import remove_values  # pylint: disable=import-outside-toplevel
+    begin = time.monotonic()
+    json.dumps(remove_values(result, []))
+    return time.monotonic() - begin
+
+
+def rotation_case(server, name="node_key_rotation, nothing to rotate"):
+    return (name, "node_key_rotation", dict(max_key_age="3650d", ledger_file=os.path.join(server.dir, "node-keys.json")), False)
+
+
+# Measured last, once every untagged node is expired: each is awaiting re-authentication, and the
+# run changes nothing (tagged nodes never expire in headscale 0.29).
+EXPIRED_CASE = "node_key_rotation, every untagged node expired"
+
+
 def node_cases(server, round_):
     """(case, module, args, whether it must change) of one round."""
     return [
         ("info gather=nodes", "info", dict(gather=["nodes"]), False),
-        ("node_key_rotation, nothing to rotate", "node_key_rotation",
-         dict(max_key_age="3650d", ledger_file=os.path.join(server.dir, "node-keys.json")), False),
+        rotation_case(server),
         ("node, one change", "node", dict(name="node-00000", tags=["tag:ci" if round_ % 2 == 0 else "tag:server"]), True),
         ("preauth_key reconcile, 10 keys", "preauth_key",
          dict(keys=[{"user": "bench-u%02d" % i, "reusable": True, "expiration": "24h"} for i in range(10)],
@@ -249,7 +277,7 @@ def node_cases(server, round_):
 def nodes_main():
     version = os.environ["TAILNET_HEADSCALE_VERSION"]
     loads = [load_average()]
-    servers, built, restarted, missing = {}, {}, {}, {}
+    servers, built, restarted, expired_s, missing = {}, {}, {}, {}, {}
     try:
         for n in NODES_NS:
             server = Headscale(version, os.environ["TAILNET_HEADSCALE_BINARY"], tempfile.mkdtemp(prefix="hs-bench-nodes-"))
@@ -276,24 +304,42 @@ def nodes_main():
             for case, module_name, args, changes in node_cases(servers[n].server, 1):
                 run_module(servers[n], module_name, args)
         samples = dict(((case, n), []) for n in ns for case, _m, _a, _c in node_cases(servers[n].server, 0))
+        # headscale's own `nodes list` (the CLI, no module), timed once a round: what the server costs.
+        listing = dict((n, []) for n in ns)
         for round_ in range(ROUNDS):
             for n in ns:
                 for case, module_name, args, changes in node_cases(servers[n].server, round_):
                     seconds, rss, calls, result = run_module(servers[n], module_name, args)
                     if bool(result.get("changed")) != changes:
                         raise RuntimeError("%s at N=%d: changed=%s" % (case, n, result.get("changed")))
-                    samples[case, n].append((seconds, rss, calls))
+                    samples[case, n].append((seconds, rss, calls, returning_cost(result)))
+                begin = time.monotonic()
+                servers[n].server.state("nodes")
+                listing[n].append(time.monotonic() - begin)
             loads.append(load_average())
+        for n in ns:
+            expired_s[n] = expire_all(servers[n].server)
+            print("every untagged node of N=%d expired in %.0f s" % (n, expired_s[n]), flush=True)
+            samples[EXPIRED_CASE, n] = []
+        for round_ in range(ROUNDS):
+            for n in ns:
+                seconds, rss, calls, result = run_module(servers[n], *rotation_case(servers[n].server, EXPIRED_CASE)[1:3])
+                if result.get("changed") or len(result.get("awaiting_reauth") or []) != n // 2:
+                    raise RuntimeError("%s at N=%d: changed=%s, %d awaiting re-authentication" % (
+                        EXPIRED_CASE, n, result.get("changed"), len(result.get("awaiting_reauth") or [])))
+                samples[EXPIRED_CASE, n].append((seconds, rss, calls, returning_cost(result)))
+        loads.append(load_average())
     finally:
         for counted in servers.values():
             counted.server.stop()
             shutil.rmtree(counted.server.dir, ignore_errors=True)  # it holds the minted keys' secrets
 
-    cases = [case for case, _m, _a, _c in node_cases(servers[ns[0]].server, 0)]
-    rows = dict((case, [dict(n=n, seconds=statistics.median(s for s, r, c in samples[case, n]),
-                             rss_mb=max(r for s, r, c in samples[case, n]),
-                             calls=max(c for s, r, c in samples[case, n]),
-                             calls_varied=len(set(c for s, r, c in samples[case, n])) > 1) for n in ns])
+    cases = [case for case, _m, _a, _c in node_cases(servers[ns[0]].server, 0)] + [EXPIRED_CASE]
+    rows = dict((case, [dict(n=n, seconds=statistics.median(s for s, r, c, x in samples[case, n]),
+                             rss_mb=max(r for s, r, c, x in samples[case, n]),
+                             calls=max(c for s, r, c, x in samples[case, n]),
+                             returning_s=statistics.median(x for s, r, c, x in samples[case, n]),
+                             calls_varied=len(set(c for s, r, c, x in samples[case, n])) > 1) for n in ns])
                 for case in cases)
     lo, hi = ns[0], ns[-1]
     figures = []
@@ -309,7 +355,8 @@ def nodes_main():
     figures.append(figure("peak RSS of a module process at N=%d nodes (MB)" % hi, peak, "<= 150", peak <= 150, fmt="%.0f"))
     saved = save("nodes", "modules on a server with N nodes (headscale %s on loopback, median of %d)" % (version, ROUNDS),
                  figures, scaling=rows, rounds=ROUNDS, headscale_version=version, fixture_s=dict((str(n), s) for n, s in built.items()),
-                 restart_s=dict((str(n), s) for n, s in restarted.items()),
+                 restart_s=dict((str(n), s) for n, s in restarted.items()), expire_s=dict((str(n), s) for n, s in expired_s.items()),
+                 nodes_list_s=dict((str(n), statistics.median(times)) for n, times in listing.items()),
                  users=NODE_USERS, load_average=loads, wanted_n=NODES_NS, missing_n=dict((str(n), why) for n, why in missing.items()),
                  cli_call_mismatches=[m for c in servers.values() for m in c.mismatches])
     print(nodes_detail(saved))

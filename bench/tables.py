@@ -127,7 +127,7 @@ def server_detail(result):
     """What bench/server.sh prints, from its saved result."""
     if "runs" not in result:
         return _server_detail_one_round(result)
-    floor_fresh, site_rerun, server_rerun, exposure = result["figures"]
+    floor_fresh, site_rerun, server_rerun, exposure = result["figures"][:4]
     runs = result["runs"]
     lines = ["server role vs the floor (bench/floor.yml: copy, write, start, no checks); %d rounds, interleaved,"
              % result["rounds"],
@@ -143,6 +143,9 @@ def server_detail(result):
             rows[-1]["fresh_tasks"], rows[-1]["fresh_changed"],
             min(r["rerun_s"] for r in rows), statistics.median(r["rerun_s"] for r in rows),
             rows[-1]["rerun_tasks"], rows[-1]["rerun_changed"]))
+    if result.get("pings_s"):
+        lines.append("  %-23s %35s  %6.1f s %6.1f s  %5d %3d" % (
+            "one ping (least rerun)", "", min(result["pings_s"]), statistics.median(result["pings_s"]), 1, 0))
     lines.append("  (tasks: tasks ok or changed in the last round, skipped ones not counted; chg: changed)")
     for label, fig in (("server fresh / floor fresh", floor_fresh), ("site.yml rerun / floor rerun", site_rerun),
                        ("server rerun / server fresh", server_rerun)):
@@ -150,6 +153,8 @@ def server_detail(result):
         lines.append("  %-29s %5s (of minimums %s)  goal %-6s %s" % (label, fig["shown"], low, fig["goal"], verdict(fig)))
     lines.append("  exposure, our unit vs official   %s   goal: %s  %s (PrivateUsers off in containers)"
                  % (exposure["shown"], exposure["goal"], verdict(exposure)))
+    for fig in result["figures"][4:]:
+        lines.append("  %s  %s  (%s)" % (fig["name"], fig["shown"], fig["detail"]))
     return "\n".join(lines)
 
 
@@ -221,17 +226,22 @@ def nodes_detail(result):
     lines = ["modules on a server with N nodes across %d users, half tagged (headscale %s on loopback, median of %d; %s)"
              % (result["users"], result["headscale_version"], result["rounds"], loads(result)),
              "  fixture built through headscale's gRPC API (lab/node-fixture): %s" % ", ".join(
-                 "%s nodes in %.0f s%s" % (n, s, ", restart %.0f s" % result["restart_s"][n] if n in result.get("restart_s", {}) else "")
+                 "%s nodes in %.0f s%s%s" % (n, s, ", restart %.0f s" % result["restart_s"][n] if n in result.get("restart_s", {}) else "",
+                                             ", untagged expired in %.0f s" % result["expire_s"][n] if n in result.get("expire_s", {}) else "")
                  for n, s in sorted(result["fixture_s"].items(), key=lambda item: int(item[0]))),
-             "  %-38s %6s  %8s  %6s  %9s  %8s" % ("case", "N", "seconds", "calls", "time/N=lo", "peak MB")]
+             "  %-46s %5s  %8s  %6s  %9s  %8s  %8s" % ("case", "N", "seconds", "calls", "time/N=lo", "peak MB", "result s")]
     for n, why in sorted((result.get("missing_n") or {}).items(), key=lambda item: int(item[0])):
         lines.insert(2, "  N=%s NOT MEASURED: its fixture could not be built (%s)" % (n, why.splitlines()[0][:160]))
     for case, rows in result["scaling"].items():
         base = rows[0]["seconds"]
         for row in rows:
-            lines.append("  %-38s %6d  %8.2f  %6d  %9.2f  %8.0f%s" % (
+            lines.append("  %-46s %5d  %8.2f  %6d  %9.2f  %8.0f  %8s%s" % (
                 case, row["n"], row["seconds"], row["calls"], row["seconds"] / base, row["rss_mb"],
-                "  (calls varied)" if row["calls_varied"] else ""))
+                "%.2f" % row["returning_s"] if "returning_s" in row else "-", "  (calls varied)" if row["calls_varied"] else ""))
+    if result.get("nodes_list_s"):
+        lines.append("  (result s: ansible-core's no_log scrub and JSON encoding of that result, part of the call's seconds;")
+        lines.append("   headscale's own `nodes list`, the CLI alone: %s)" % ", ".join(
+            "N=%s %.2f s" % (n, s) for n, s in sorted(result["nodes_list_s"].items(), key=lambda item: int(item[0]))))
     for fig in result["figures"]:
         lines.append("  %-62s %9s  goal %-6s %s" % (fig["name"], fig["shown"], fig["goal"], verdict(fig)))
     for name, counted_calls, reported in result["cli_call_mismatches"]:
