@@ -105,6 +105,14 @@ def playbook(work, name, limit, forks, *extra):
     return seconds, recap
 
 
+def cpu_ticks():
+    """(busy, total) jiffies of the whole machine: the controller's forks and every container alike."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
 def counted_calls(server):
     """(module processes that minted, their CLI calls, all CLI calls) from the wrapper's log."""
     lines = [line.split(" ", 1) for line in sh("docker", "exec", server, "cat", CLI_LOG).stdout.splitlines() if " " in line]
@@ -149,6 +157,7 @@ def main():
         install_s = playbook(work, "join", None, len(clients))[0]
         samples = dict((n, []) for n in ns)
         calls = dict((n, set()) for n in ns)
+        cpu, busy = dict((n, []) for n in ns), dict((n, []) for n in ns)
         joined = len(clients)
         for round_ in range(ROUNDS):
             for n in ns:
@@ -156,7 +165,12 @@ def main():
                 playbook(work, "join", ",".join(clients[:joined]), joined, "-e", "tailscale_state=absent")
                 sh("docker", "exec", server, "sh", "-c", ": > %s" % CLI_LOG)
                 loads.append(load_average())
+                busy_before, total_before = cpu_ticks()
                 seconds, recap = playbook(work, "join", ",".join(clients[:n]), n, *counted)
+                busy_after, total_after = cpu_ticks()
+                # Core-seconds the machine was busy during the join (all of it, whoever used it).
+                cpu[n].append((busy_after - busy_before) / float(os.sysconf("SC_CLK_TCK")))
+                busy[n].append((busy_after - busy_before) / float(max(1, total_after - total_before)))
                 enrolled = sum(1 for c in clients[:n] if recap.get(c, {}).get("changed"))
                 if enrolled != n:
                     raise RuntimeError("join of %d clients changed only %d of them" % (n, enrolled))
@@ -172,7 +186,8 @@ def main():
 
     rows = [dict(n=n, join_s=statistics.median(samples[n]), samples_s=samples[n],
                  mint_module_calls=max(c[0] for c in calls[n]), mint_cli_calls=max(c[1] for c in calls[n]),
-                 cli_calls=max(c[2] for c in calls[n])) for n in ns]
+                 cli_calls=max(c[2] for c in calls[n]), cpu_s=statistics.median(cpu[n]),
+                 cpu_busy=statistics.median(busy[n])) for n in ns]
     lo, hi = rows[0], rows[-1]
     ratio = hi["join_s"] / lo["join_s"]
     module_calls = max(row["mint_module_calls"] for row in rows)
@@ -182,10 +197,14 @@ def main():
         figure("server-side module calls minting keys, any N", module_calls, "<= 2", module_calls <= 2, fmt="%d"),
         figure("headscale CLI calls minting keys at N=%d" % hi["n"], hi["mint_cli_calls"], "<= 2", hi["mint_cli_calls"] <= 2,
                "one create per key: the CLI mints one key per command", fmt="%d"),
+        # No goal: the bound the machine sets. A join cannot take less than the CPU it needs spread over every core.
+        figure("least possible join of %d on this machine (its CPU seconds / %d cores) / join of %d"
+               % (hi["n"], os.cpu_count(), lo["n"]), hi["cpu_s"] / os.cpu_count() / lo["join_s"], "", None,
+               "%.1f core-seconds busy during the join of %d, %.0f %% of the machine" % (hi["cpu_s"], hi["n"], 100 * hi["cpu_busy"])),
     ]
     saved = save("join", "join (%d Debian 12 client containers, forks=N, median of %d)" % (hi["n"], ROUNDS), figures,
                  scaling=rows, rounds=ROUNDS, wanted_n=NS, memory_fits=fits, clients_started=len(clients), install_s=install_s,
-                 load_average=loads, headscale_version=os.environ["TAILNET_HEADSCALE_VERSION"])
+                 load_average=loads, cores=os.cpu_count(), headscale_version=os.environ["TAILNET_HEADSCALE_VERSION"])
     print(join_detail(saved))
 
 

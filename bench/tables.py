@@ -144,7 +144,7 @@ def server_detail(result):
             min(r["rerun_s"] for r in rows), statistics.median(r["rerun_s"] for r in rows),
             rows[-1]["rerun_tasks"], rows[-1]["rerun_changed"]))
     if result.get("pings_s"):
-        lines.append("  %-23s %35s  %6.1f s %6.1f s  %5d %3d" % (
+        lines.append("  %-23s %28s  %6.1f s %6.1f s  %5d %3d" % (
             "one ping (least rerun)", "", min(result["pings_s"]), statistics.median(result["pings_s"]), 1, 0))
     lines.append("  (tasks: tasks ok or changed in the last round, skipped ones not counted; chg: changed)")
     for label, fig in (("server fresh / floor fresh", floor_fresh), ("site.yml rerun / floor rerun", site_rerun),
@@ -210,14 +210,21 @@ def join_detail(result):
                      " the largest N is %d" % (result["clients_started"], wanted, result["scaling"][-1]["n"]))
     elif wanted > result["scaling"][-1]["n"]:
         lines.append("  memory allowed %d clients: N above that was not run" % result["memory_fits"])
-    lines.append("  %5s  %8s  %9s  %21s  %18s  %15s" % ("N", "join s", "time/N=%d" % result["scaling"][0]["n"],
-                                                        "module calls minting", "CLI calls minting", "CLI calls, all"))
+    lines.append("  %5s  %8s  %9s  %21s  %18s  %15s  %6s  %6s" % ("N", "join s", "time/N=%d" % result["scaling"][0]["n"],
+                                                                  "module calls minting", "CLI calls minting", "CLI calls, all",
+                                                                  "CPU s", "busy"))
     base = result["scaling"][0]["join_s"]
     for row in result["scaling"]:
-        lines.append("  %5d  %8.1f  %9.2f  %21d  %18d  %15d" % (row["n"], row["join_s"], row["join_s"] / base,
-                                                                row["mint_module_calls"], row["mint_cli_calls"], row["cli_calls"]))
+        lines.append("  %5d  %8.1f  %9.2f  %21d  %18d  %15d  %6s  %6s" % (
+            row["n"], row["join_s"], row["join_s"] / base, row["mint_module_calls"], row["mint_cli_calls"], row["cli_calls"],
+            "%.1f" % row["cpu_s"] if "cpu_s" in row else "-", "%.0f %%" % (100 * row["cpu_busy"]) if "cpu_busy" in row else "-"))
+    if "cpu_s" in result["scaling"][0]:
+        lines.append("  (CPU s: core-seconds the whole machine was busy during the join; busy: of its %d cores)" % result.get("cores", 2))
     for fig in result["figures"]:
-        lines.append("  %-55s %6s  goal %-5s %s" % (fig["name"], fig["shown"], fig["goal"], verdict(fig)))
+        if fig["goal"]:
+            lines.append("  %-55s %6s  goal %-5s %s" % (fig["name"], fig["shown"], fig["goal"], verdict(fig)))
+        else:
+            lines.append("  %s  %s  (%s)" % (fig["name"], fig["shown"], fig["detail"]))
     return "\n".join(lines)
 
 
