@@ -8,6 +8,7 @@ run the join playbook again the way an admin does."""
 
 import json
 import re
+import shlex
 
 import pytest
 
@@ -184,3 +185,61 @@ def test_absent_deletes_the_node_and_logs_out_and_a_rejoin_works(server, c1, c2,
     assert c2.status()["BackendState"] == "Running"
     assert len(server_keys(server)) == keys_before + 1
     assert "hs-join-c2" in c1.peer_names()
+
+
+def tasks_run(output, host):
+    """Names of the tasks that ran on HOST (not skipped), from the json callback's output."""
+    plays = json.loads(output)["plays"]
+    # A role's task is named "ROLE : NAME" there.
+    return set(task["task"]["name"].split(" : ", 1)[-1] for play in plays for task in play["tasks"]
+               if host in task["hosts"] and not task["hosts"][host].get("skipped"))
+
+
+def test_a_rerun_reads_the_host_once_and_skips_the_install(c1, join):
+    stats, failures, output = join(c1.name)
+    assert failures == [] and stats[c1.name]["changed"] == 0
+    ran = tasks_run(output, c1.name)
+    assert "Read the installed tailscale in one call" in ran
+    assert not ran & {"Install the verified binaries", "Configure tailscaled", "Enable and start tailscaled"}, ran
+
+
+def test_the_full_path_changes_nothing_either(server, c1, join):
+    nodes_before = server_nodes(server)
+    stats, failures, output = join(c1.name, tailscale_fast_path=False)
+    assert failures == [] and stats[c1.name]["changed"] == 0
+    assert {"Install the verified binaries", "Configure tailscaled", "Enable and start tailscaled"} <= tasks_run(output, c1.name)
+    assert server_nodes(server) == nodes_before
+
+
+DAEMON = "/usr/local/sbin/tailscaled"
+
+
+@pytest.mark.parametrize("drift", [
+    "echo 'FLAGS=\"--verbose=2\"' >> /etc/default/tailscaled",
+    "chmod 0777 /usr/local/bin/tailscale",
+    "chown nobody /etc/systemd/system/tailscaled.service",
+    "echo '# edited' >> /etc/systemd/system/tailscaled.service",
+    "systemctl disable --now tailscaled",
+    # Same bytes, new file: the daemon still runs the replaced one until it restarts.
+    "cp -p %s %s.new && mv %s.new %s" % (DAEMON, DAEMON, DAEMON, DAEMON),
+], ids=["settings-edited", "binary-mode", "unit-owner", "unit-edited", "daemon-stopped", "binary-replaced-under-daemon"])
+def test_drift_on_a_client_is_repaired_and_the_node_kept(server, c1, join, drift):
+    node_key = c1.status()["Self"]["PublicKey"]
+    keys_before = server_keys(server)
+    settings = c1.host.file("/etc/default/tailscaled").content_string
+    c1.host.run_test("sh -c %s" % shlex.quote(drift))
+    stats, failures, output = join(c1.name)
+    assert failures == [] and stats[c1.name]["changed"] > 0
+    assert c1.host.file("/etc/default/tailscaled").content_string == settings
+    assert c1.host.file("/usr/local/bin/tailscale").mode == 0o755
+    assert c1.host.file("/etc/systemd/system/tailscaled.service").user == "root"
+    service = c1.host.service("tailscaled")
+    assert service.is_running and service.is_enabled
+    pid = c1.host.check_output("systemctl show -p MainPID --value tailscaled")
+    assert c1.host.check_output("readlink /proc/%s/exe" % pid) == DAEMON
+    # The same node, no new key, and back on the fast path.
+    assert c1.status()["Self"]["PublicKey"] == node_key and c1.status()["BackendState"] == "Running"
+    assert server_keys(server) == keys_before
+    stats, failures, output = join(c1.name)
+    assert failures == [] and stats[c1.name]["changed"] == 0
+    assert "Install the verified binaries" not in tasks_run(output, c1.name)
