@@ -25,6 +25,15 @@ done
 if grep -E '^(molecule|tests|scripts|bench|lab|\.venv|\.collections|\.ci|changelogs/fragments)(/|$)' "$work/contents"; then
   die "the tarball carries test-bed files (above): fix build_ignore in galaxy.yml"
 fi
+# Whatever git ignores is local state (logs, venvs, results), often written by another lane while
+# the build reads it: in the tarball it is a leak and a checksum race. MANIFEST.json and FILES.json
+# are the build's own.
+grep -v '/$' "$work/contents" | grep -vx -e MANIFEST.json -e FILES.json \
+  | git check-ignore --no-index --stdin > "$work/ignored" || true
+if [ -s "$work/ignored" ]; then
+  cat "$work/ignored" >&2
+  die "the tarball carries files git ignores (above): add them to build_ignore in galaxy.yml"
+fi
 
 export ANSIBLE_COLLECTIONS_PATH="$work/collections"
 ansible-galaxy collection install --offline "$tarball" -p "$ANSIBLE_COLLECTIONS_PATH" >/dev/null
