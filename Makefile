@@ -118,7 +118,7 @@ units: tools
 ## integration: modules against real headscale processes on loopback (both supported versions)
 integration:
 	$(TESTBED)
-	python3 -m pytest -q -p no:cacheprovider tests/integration
+	python3 -m pytest -q -p no:cacheprovider --durations=25 tests/integration
 
 ## galaxy: build the tarball, install it into an empty path, run site.yml and a module from it
 galaxy:
