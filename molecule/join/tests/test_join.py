@@ -214,32 +214,49 @@ def test_the_full_path_changes_nothing_either(server, c1, join):
 DAEMON = "/usr/local/sbin/tailscaled"
 
 
-@pytest.mark.parametrize("drift", [
-    "echo 'FLAGS=\"--verbose=2\"' >> /etc/default/tailscaled",
-    "chmod 0777 /usr/local/bin/tailscale",
-    "chown nobody /etc/systemd/system/tailscaled.service",
-    "echo '# edited' >> /etc/systemd/system/tailscaled.service",
-    "systemctl disable --now tailscaled",
+DRIFTS = {
+    "settings-edited": "echo 'FLAGS=\"--verbose=2\"' >> /etc/default/tailscaled",
+    "binary-mode": "chmod 0777 /usr/local/bin/tailscale",
+    "unit-owner": "chown nobody /etc/systemd/system/tailscaled.service",
+    "unit-edited": "echo '# edited' >> /etc/systemd/system/tailscaled.service",
+    "daemon-stopped": "systemctl disable --now tailscaled",
     # Same bytes, new file: the daemon still runs the replaced one until it restarts.
-    "cp -p %s %s.new && mv %s.new %s" % (DAEMON, DAEMON, DAEMON, DAEMON),
-], ids=["settings-edited", "binary-mode", "unit-owner", "unit-edited", "daemon-stopped", "binary-replaced-under-daemon"])
-def test_drift_on_a_client_is_repaired_and_the_node_kept(server, c1, join, drift):
-    node_key = c1.status()["Self"]["PublicKey"]
+    "binary-replaced-under-daemon": "cp -p %s %s.new && mv %s.new %s" % (DAEMON, DAEMON, DAEMON, DAEMON),
+}
+
+
+# One kind of drift on each client (Debian 12 and 13), repaired by one join of both: each host's own
+# read must catch its own drift, and a host that drifted alone proves nothing about the other.
+@pytest.mark.parametrize("drift_c1, drift_c2", [
+    ("settings-edited", "binary-mode"),
+    ("unit-owner", "unit-edited"),
+    ("daemon-stopped", "binary-replaced-under-daemon"),
+], ids=lambda kind: kind)
+def test_drift_on_a_client_is_repaired_and_the_node_kept(server, c1, c2, join, drift_c1, drift_c2):
+    drifted = {c1: DRIFTS[drift_c1], c2: DRIFTS[drift_c2]}
+    node_keys = dict((client, client.status()["Self"]["PublicKey"]) for client in drifted)
+    settings = dict((client, client.host.file("/etc/default/tailscaled").content_string) for client in drifted)
     keys_before = server_keys(server)
-    settings = c1.host.file("/etc/default/tailscaled").content_string
-    c1.host.run_test("sh -c %s" % shlex.quote(drift))
-    stats, failures, output = join(c1.name)
-    assert failures == [] and stats[c1.name]["changed"] > 0
-    assert c1.host.file("/etc/default/tailscaled").content_string == settings
-    assert c1.host.file("/usr/local/bin/tailscale").mode == 0o755
-    assert c1.host.file("/etc/systemd/system/tailscaled.service").user == "root"
-    service = c1.host.service("tailscaled")
-    assert service.is_running and service.is_enabled
-    pid = c1.host.check_output("systemctl show -p MainPID --value tailscaled")
-    assert c1.host.check_output("readlink /proc/%s/exe" % pid) == DAEMON
-    # The same node, no new key, and back on the fast path.
-    assert c1.status()["Self"]["PublicKey"] == node_key and c1.status()["BackendState"] == "Running"
+    for client, drift in drifted.items():
+        client.host.run_test("sh -c %s" % shlex.quote(drift))
+    both = ",".join(client.name for client in drifted)
+    stats, failures, output = join(both)
+    assert failures == []
+    for client in drifted:
+        assert stats[client.name]["changed"] > 0, client.name
+        assert "Install the verified binaries" in tasks_run(output, client.name), client.name
+        assert client.host.file("/etc/default/tailscaled").content_string == settings[client]
+        assert client.host.file("/usr/local/bin/tailscale").mode == 0o755
+        assert client.host.file("/etc/systemd/system/tailscaled.service").user == "root"
+        service = client.host.service("tailscaled")
+        assert service.is_running and service.is_enabled, client.name
+        pid = client.host.check_output("systemctl show -p MainPID --value tailscaled")
+        assert client.host.check_output("readlink /proc/%s/exe" % pid) == DAEMON, client.name
+        # The same node, no new key, and back on the fast path.
+        assert client.status()["Self"]["PublicKey"] == node_keys[client] and client.status()["BackendState"] == "Running"
     assert server_keys(server) == keys_before
-    stats, failures, output = join(c1.name)
-    assert failures == [] and stats[c1.name]["changed"] == 0
-    assert "Install the verified binaries" not in tasks_run(output, c1.name)
+    stats, failures, output = join(both)
+    assert failures == []
+    for client in drifted:
+        assert stats[client.name]["changed"] == 0, client.name
+        assert "Install the verified binaries" not in tasks_run(output, client.name), client.name
