@@ -150,6 +150,17 @@ def test_rotation_keeps_the_newest(host):
     assert len(kept) == KEEP and not set(kept) & set(before) and kept[0] > before[-1], (before, kept)
 
 
+def test_the_timer_backs_up_after_a_reboot_removed_the_lock_file(host):
+    """/run is empty after a reboot: the service creates the host lock itself, owner-only, and backs up."""
+    before = online_backups(host)
+    host.check_output("rm -f /run/tailnet-headscale.lock")
+    done = host.run("systemctl start %s" % SERVICE)
+    assert done.rc == 0, host.run("journalctl -u %s --no-pager -o cat -n 20" % SERVICE).stdout
+    assert online_backups(host) != before
+    assert host.file("/run/tailnet-headscale.lock").mode == 0o600
+    assert host.run("headscale health").rc == 0
+
+
 def test_a_failed_backup_is_recorded_and_leaves_nothing(host):
     """The destination fills up while the database is copied (a file size limit on the service): no half
     backup, a failure record, headscale unaffected."""
