@@ -12,10 +12,11 @@ short_description: What the client role's one read of a host says, and whether t
 version_added: 0.1.0
 description:
   - The fast path of the client role. The input is what C(roles/client/templates/tailscale-state.sh.j2)
-    printed in one remote call - owner, mode and sha256 of every file the role installs, the unit's enabled,
-    active and reload state, the daemon's running executable and its version.
+    printed in one remote call - owner, mode, sha256 and modification time of every file the role installs,
+    the unit's enabled, active and reload state, the daemon's running executable, when it started, and its
+    version.
   - C(converged) is true only when every expected file is there with exactly the expected owner, mode and
-    sha256, tailscaled is enabled and active with no pending daemon reload and no replaced executable, and
+    sha256, tailscaled is enabled and active with no pending daemon reload and no restart owed, and
     the version is the one asked for. Anything else - a missing or unreadable line included - is false, and
     the role takes its full path, which repairs the host.
   - The role installs its own files only with O(tailscale_install_method=binary); with C(apt) it passes
@@ -30,7 +31,10 @@ options:
     type: str
     required: true
   expected_files:
-    description: Path to C({owner, group, mode, sha256}) for every file the role would write, as it would write it.
+    description:
+      - Path to C({owner, group, mode, sha256}) for every file the role would write, as it would write it.
+      - C(read_at_start=true) marks a file tailscaled reads only when it starts (its binary, unit and settings);
+        one written after the daemon started means a restart is owed.
     type: dict
     required: true
   version:
@@ -61,8 +65,14 @@ _value:
       description: The daemon's executable is on the host (a dry run on a fresh host has no unit to start).
       type: bool
     restart_pending:
-      description: tailscaled runs an executable that has since been replaced (a run stopped before its restart).
+      description:
+        - A restart of tailscaled is owed - it runs an executable that has since been replaced, or a file it
+          reads at start was written after it started - as a run stopped between a change and its restart leaves it.
+        - C(converged) is false then, so the role's full path applies the restart before the node is read.
       type: bool
+    restart_reason:
+      description: Why the restart is owed, for the run's output; empty when none is.
+      type: str
 """
 
 
@@ -78,12 +88,36 @@ def _parse(output):
 
 
 def _file_matches(found, want):
-    if len(found) != 3:
+    if len(found) < 3:
         return False
-    owner, mode, sha256 = found
+    owner, mode, sha256 = found[:3]
     return (owner == "%s:%s" % (want["owner"], want["group"])
             and mode == str(want["mode"]).lstrip("0")
             and sha256 == str(want["sha256"]).lower())
+
+
+def _epoch(words):
+    try:
+        return int(words[0])
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+def _restart_reason(files, fields, daemon, expected_files):
+    running = " ".join(fields.get("running", []))
+    # readlink of a running executable that was replaced since it started.
+    if running == daemon + " (deleted)":
+        return "%s was replaced while tailscaled ran" % daemon
+    started = _epoch(fields.get("started", []))
+    if running != daemon or started is None:
+        return ""
+    # Seconds on both sides: a file written in the second the daemon started is not counted, and the
+    # role writes its files before it starts or restarts tailscaled.
+    changed = sorted(path for path, want in expected_files.items()
+                     if want.get("read_at_start") and (_epoch(files.get(path, [])[3:]) or 0) > started)
+    if changed:
+        return "%s changed after tailscaled started" % ", ".join(changed)
+    return ""
 
 
 def tailscale_host_state(output, daemon, expected_files, version="", fast_path=True):
@@ -92,17 +126,18 @@ def tailscale_host_state(output, daemon, expected_files, version="", fast_path=T
     running = " ".join(fields.get("running", []))
     reported = (fields.get("version") or [""])[0].split("-")[0]
     daemon_installed = files.get(daemon, ["missing"]) != ["missing"]
-    # readlink of a running executable that was replaced since it started.
-    restart_pending = running == daemon + " (deleted)"
+    restart_reason = _restart_reason(files, fields, daemon, expected_files or {})
     converged = (
         bool(fast_path)
         and bool(expected_files)
         and all(_file_matches(files.get(path, []), want) for path, want in expected_files.items())
         and unit == ["enabled", "active", "no"]
         and running == daemon
+        and not restart_reason
         and (not version or reported == version)
     )
-    return dict(converged=converged, daemon_installed=daemon_installed, restart_pending=restart_pending)
+    return dict(converged=converged, daemon_installed=daemon_installed, restart_pending=bool(restart_reason),
+                restart_reason=restart_reason)
 
 
 class FilterModule(object):

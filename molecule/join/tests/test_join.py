@@ -212,6 +212,8 @@ def test_the_full_path_changes_nothing_either(server, c1, join):
 
 
 DAEMON = "/usr/local/sbin/tailscaled"
+SETTINGS = "/etc/default/tailscaled"
+UNIT = "/etc/systemd/system/tailscaled.service"
 
 
 DRIFTS = {
@@ -222,6 +224,14 @@ DRIFTS = {
     "daemon-stopped": "systemctl disable --now tailscaled",
     # Same bytes, new file: the daemon still runs the replaced one until it restarts.
     "binary-replaced-under-daemon": "cp -p %s %s.new && mv %s.new %s" % (DAEMON, DAEMON, DAEMON, DAEMON),
+    # A run stopped between writing a file and restarting: the file is as requested, the daemon still runs
+    # as started from the old one (flags, environment). The second's wait puts the write after the start.
+    "settings-written-not-applied": "cp -p {f} /root/requested && echo 'FLAGS=\"--verbose=2\"' >> {f} "
+                                    "&& systemctl restart tailscaled && sleep 1.1 && cp /root/requested {f} "
+                                    "&& rm /root/requested".format(f=SETTINGS),
+    "unit-written-not-applied": "cp -p {f} /root/requested && sed -i '/^\\[Service\\]/a Environment=TAILNET_DRIFT=1' {f} "
+                                "&& systemctl daemon-reload && systemctl restart tailscaled && sleep 1.1 "
+                                "&& cp /root/requested {f} && rm /root/requested && systemctl daemon-reload".format(f=UNIT),
 }
 
 
@@ -231,6 +241,7 @@ DRIFTS = {
     ("settings-edited", "binary-mode"),
     ("unit-owner", "unit-edited"),
     ("daemon-stopped", "binary-replaced-under-daemon"),
+    ("settings-written-not-applied", "unit-written-not-applied"),
 ], ids=lambda kind: kind)
 def test_drift_on_a_client_is_repaired_and_the_node_kept(server, c1, c2, join, drift_c1, drift_c2):
     drifted = {c1: DRIFTS[drift_c1], c2: DRIFTS[drift_c2]}
@@ -245,13 +256,16 @@ def test_drift_on_a_client_is_repaired_and_the_node_kept(server, c1, c2, join, d
     for client in drifted:
         assert stats[client.name]["changed"] > 0, client.name
         assert "Install the verified binaries" in tasks_run(output, client.name), client.name
-        assert client.host.file("/etc/default/tailscaled").content_string == settings[client]
+        assert client.host.file(SETTINGS).content_string == settings[client]
         assert client.host.file("/usr/local/bin/tailscale").mode == 0o755
-        assert client.host.file("/etc/systemd/system/tailscaled.service").user == "root"
+        assert client.host.file(UNIT).user == "root"
         service = client.host.service("tailscaled")
         assert service.is_running and service.is_enabled, client.name
         pid = client.host.check_output("systemctl show -p MainPID --value tailscaled")
         assert client.host.check_output("readlink /proc/%s/exe" % pid) == DAEMON, client.name
+        # Started from the requested unit and settings, whatever it ran with before.
+        assert "--verbose=2" not in client.host.check_output("tr '\\0' ' ' < /proc/%s/cmdline" % pid), client.name
+        assert "TAILNET_DRIFT" not in client.host.check_output("tr '\\0' '\\n' < /proc/%s/environ" % pid), client.name
         # The same node, no new key, and back on the fast path.
         assert client.status()["Self"]["PublicKey"] == node_keys[client] and client.status()["BackendState"] == "Running"
     assert server_keys(server) == keys_before
