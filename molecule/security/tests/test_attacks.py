@@ -139,13 +139,15 @@ def sha256(host, path):
 def test_insecure_deployments_are_refused_and_change_nothing(server, playbook):
     files = ["/etc/headscale/config.yaml", "/etc/headscale/policy.json", "/etc/nginx/conf.d/tailnet-headscale.conf"]
     before = [sha256(server, f) for f in files]
-    # Each role reports every problem it finds in one refusal, before its first change: the server's
-    # three bad inputs are one run, the proxy's two another (the server role is unchanged in that run).
+    # Each role reports every problem of its settings in one refusal, before its first change: the
+    # server's two bad settings are one run, the proxy's two another (the server role is unchanged in
+    # that run). A policy that exposes the quarantine is checked after the settings: a run of its own.
     cases = [
         ({"headscale_server_url": "http://headscale.lab",
-          "headscale_config": {"metrics_listen_addr": "0.0.0.0:9090"},
-          "headscale_policy": {"acls": [{"action": "accept", "src": ["*"], "dst": ["tag:web:*"]}]}},
-         ["is not https", "metrics_listen_addr '0.0.0.0:9090' is off loopback", "acls[0].src '*'"]),
+          "headscale_config": {"metrics_listen_addr": "0.0.0.0:9090"}},
+         ["2 problem(s)", "is not https", "metrics_listen_addr '0.0.0.0:9090' is off loopback"]),
+        ({"headscale_policy": {"acls": [{"action": "accept", "src": ["*"], "dst": ["tag:web:*"]}]}},
+         ["acls[0].src '*'"]),
         ({"headscale_proxy_upstream": "172.30.78.10:8080", "headscale_proxy_registration_rate": "lots"},
          ["'172.30.78.10:8080' is not a loopback", "headscale_proxy_registration_rate 'lots'"]),
         # Passes the role's checks; nginx -t rejects it, so it never lands.
