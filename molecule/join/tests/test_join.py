@@ -216,6 +216,12 @@ SETTINGS = "/etc/default/tailscaled"
 UNIT = "/etc/systemd/system/tailscaled.service"
 
 
+def daemon_started_with(client):
+    """tailscaled's command line and environment, as it was started."""
+    return client.host.check_output("pid=$(systemctl show -p MainPID --value tailscaled) && "
+                                    "tr '\\0' ' ' < /proc/$pid/cmdline && tr '\\0' ' ' < /proc/$pid/environ")
+
+
 DRIFTS = {
     "settings-edited": "echo 'FLAGS=\"--verbose=2\"' >> /etc/default/tailscaled",
     "binary-mode": "chmod 0777 /usr/local/bin/tailscale",
@@ -226,7 +232,9 @@ DRIFTS = {
     "binary-replaced-under-daemon": "cp -p %s %s.new && mv %s.new %s" % (DAEMON, DAEMON, DAEMON, DAEMON),
     # A run stopped between writing a file and restarting: the file is as requested, the daemon still runs
     # as started from the old one (flags, environment). The second's wait puts the write after the start.
-    "settings-written-not-applied": "cp -p {f} /root/requested && echo 'FLAGS=\"--verbose=2\"' >> {f} "
+    # (The other flags kept: without --tun=userspace-networking tailscaled exits here, and systemd's
+    # restart would read the restored file.)
+    "settings-written-not-applied": "cp -p {f} /root/requested && sed -i 's/^FLAGS=\"/FLAGS=\"--verbose=2 /' {f} "
                                     "&& systemctl restart tailscaled && sleep 1.1 && cp /root/requested {f} "
                                     "&& rm /root/requested".format(f=SETTINGS),
     "unit-written-not-applied": "cp -p {f} /root/requested && sed -i '/^\\[Service\\]/a Environment=TAILNET_DRIFT=1' {f} "
@@ -250,6 +258,11 @@ def test_drift_on_a_client_is_repaired_and_the_node_kept(server, c1, c2, join, d
     keys_before = server_keys(server)
     for client, drift in drifted.items():
         client.host.run_test("sh -c %s" % shlex.quote(drift))
+    # The daemons really run as the old files said (a crash would have restarted them from the new ones).
+    if drift_c1 == "settings-written-not-applied":
+        assert "--verbose=2" in daemon_started_with(c1)
+    if drift_c2 == "unit-written-not-applied":
+        assert "TAILNET_DRIFT=1" in daemon_started_with(c2)
     both = ",".join(client.name for client in drifted)
     stats, failures, output = join(both)
     assert failures == []
@@ -264,8 +277,8 @@ def test_drift_on_a_client_is_repaired_and_the_node_kept(server, c1, c2, join, d
         pid = client.host.check_output("systemctl show -p MainPID --value tailscaled")
         assert client.host.check_output("readlink /proc/%s/exe" % pid) == DAEMON, client.name
         # Started from the requested unit and settings, whatever it ran with before.
-        assert "--verbose=2" not in client.host.check_output("tr '\\0' ' ' < /proc/%s/cmdline" % pid), client.name
-        assert "TAILNET_DRIFT" not in client.host.check_output("tr '\\0' '\\n' < /proc/%s/environ" % pid), client.name
+        started_with = daemon_started_with(client)
+        assert "--verbose=2" not in started_with and "TAILNET_DRIFT" not in started_with, client.name
         # The same node, no new key, and back on the fast path.
         assert client.status()["Self"]["PublicKey"] == node_keys[client] and client.status()["BackendState"] == "Running"
     assert server_keys(server) == keys_before
