@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -108,14 +109,18 @@ def disaster():
                 written.append((name, time.time()))
             i += 1
 
-    thread = threading.Thread(target=writer)
+    # Daemon, and stopped whatever happens: a failed backup must fail the test, not leave pytest waiting
+    # for the writer at exit.
+    thread = threading.Thread(target=writer, daemon=True)
     thread.start()
-    backup = online_backup_under_writes(server)
-    time.sleep(4)
-    kill = time.time()
-    subprocess.run(["docker", "rm", "-f", SERVER], check=True, capture_output=True)
-    stop.set()
-    thread.join()
+    try:
+        backup = online_backup_under_writes(server)
+        time.sleep(4)
+        kill = time.time()
+        subprocess.run(["docker", "rm", "-f", SERVER], check=True, capture_output=True)
+    finally:
+        stop.set()
+        thread.join()
     written = [(name, at) for name, at in written if at <= kill]
     STATE.update(kill=kill, written=written, exposure=exposure)
     return dict(clients=clients, before=before, selves=selves, written=written, kill=kill, aux=aux, backup=backup)
@@ -129,6 +134,8 @@ def online_backup_under_writes(server):
                         "done > /tmp/probe.log' >/dev/null 2>&1 < /dev/null &")
     time.sleep(1)
     fetched = os.path.join(SECRETS, "backups")
+    # Only this run's backup: a run killed earlier can leave its own in the ephemeral directory.
+    shutil.rmtree(fetched, ignore_errors=True)
     done = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "tailnet.headscale.backup",
                            "--limit", SERVER, "-e", "headscale_backup_fetch=true", "-e", "headscale_backup_fetch_dir=%s" % fetched],
                           capture_output=True, text=True, check=False)
