@@ -103,8 +103,7 @@ def _epoch(words):
         return None
 
 
-def _restart_reason(files, fields, daemon, expected_files):
-    running = " ".join(fields.get("running", []))
+def _restart_reason(files, fields, running, daemon, expected_files):
     # readlink of a running executable that was replaced since it started.
     if running == daemon + " (deleted)":
         return "%s was replaced while tailscaled ran" % daemon
@@ -126,7 +125,7 @@ def tailscale_host_state(output, daemon, expected_files, version="", fast_path=T
     running = " ".join(fields.get("running", []))
     reported = (fields.get("version") or [""])[0].split("-")[0]
     daemon_installed = files.get(daemon, ["missing"]) != ["missing"]
-    restart_reason = _restart_reason(files, fields, daemon, expected_files or {})
+    restart_reason = _restart_reason(files, fields, running, daemon, expected_files or {})
     converged = (
         bool(fast_path)
         and bool(expected_files)
